@@ -1,0 +1,32 @@
+package dev.strata.core;
+
+/**
+ * How a chunk's bytes are encoded at rest and on the wire. The ids are persisted in pack entry
+ * headers and the transfer protocol (docs/format.md): never renumber, only add. Unknown ids are
+ * rejected, never guessed.
+ */
+public enum Codec {
+    /** Stored as is. */
+    RAW(0),
+    /** zstd frame (zstd-jni), level chosen by the writer. */
+    ZSTD(1);
+
+    private final int id;
+
+    Codec(int id) {
+        this.id = id;
+    }
+
+    public int id() {
+        return id;
+    }
+
+    public static Codec fromId(int id) {
+        for (Codec c : values()) {
+            if (c.id == id) {
+                return c;
+            }
+        }
+        throw new CorruptDataException("codec id", "one of 0..1", Integer.toString(id));
+    }
+}

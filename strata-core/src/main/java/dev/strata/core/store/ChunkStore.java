@@ -1,0 +1,60 @@
+package dev.strata.core.store;
+
+import dev.strata.core.ContentHash;
+import java.io.Closeable;
+import java.util.Collection;
+import java.util.List;
+import java.util.function.Predicate;
+
+/**
+ * The chunk store SPI: content-addressed chunk bytes grouped in packs. Every implementation
+ * (local packs now; erasure-coded, S3 and tiered later) runs {@code ChunkStoreConformanceTest}.
+ *
+ * <p>Contract:
+ * <ul>
+ *   <li>{@link #put} is idempotent: storing an id that is present does nothing and returns false.
+ *       The caller has verified that {@code encoded} decodes to bytes hashing to {@code id}.</li>
+ *   <li>A put is durable only once {@link #flush} has returned; readers may see it earlier.
+ *       ARCHITECTURE invariant 2 relies on callers flushing before they publish manifests.</li>
+ *   <li>{@link #get} verifies the decoded bytes against the id and throws
+ *       {@link dev.strata.core.CorruptDataException} on mismatch, never returns wrong bytes;
+ *       absent ids throw {@link dev.strata.core.NotFoundException}.</li>
+ *   <li>{@link #repack} copies the entries that {@code keep} accepts out of the named packs, makes
+ *       the copies durable, and only then deletes the packs: a crash leaves duplicates, never loss.</li>
+ *   <li>Implementations are thread-safe.</li>
+ * </ul>
+ */
+public interface ChunkStore extends Closeable {
+
+    /** Stores an encoded chunk unless present. Returns true when this call added it. */
+    boolean put(ContentHash id, EncodedChunk chunk);
+
+    /** Makes every put that returned before this call durable (fsync of data and directory). */
+    void flush();
+
+    /** The decoded, verified bytes of a chunk. */
+    byte[] get(ContentHash id);
+
+    /** The chunk as stored (codec and encoded bytes), checksum-verified but not decoded. */
+    EncodedChunk getEncoded(ContentHash id);
+
+    boolean exists(ContentHash id);
+
+    /** Location and sizes of one chunk, or null when absent. */
+    ChunkInfo info(ContentHash id);
+
+    /** Every chunk in the store (a snapshot taken at call time). */
+    List<ChunkInfo> list();
+
+    /** Every pack with its totals (a snapshot). */
+    List<PackInfo> packs();
+
+    /** Copies the chunks {@code keep} accepts out of {@code packIds}, durably, then deletes those packs. */
+    RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep);
+
+    /** Deletes a whole pack; its chunks disappear from the store. */
+    void deletePack(String packId);
+
+    @Override
+    void close();
+}
