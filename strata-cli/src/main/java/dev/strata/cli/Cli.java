@@ -1,0 +1,107 @@
+package dev.strata.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.strata.core.StrataException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Properties;
+import picocli.CommandLine;
+
+/** What every client command shares: where the server is, --json output, and error reporting. */
+final class Cli {
+    static final int EXIT_ERROR = 1;
+    static final int EXIT_NOT_FOUND = 3;
+    static final int EXIT_CONFLICT = 4;
+    static final int EXIT_UNREACHABLE = 5;
+
+    private Cli() {}
+
+    /** Options of every command that talks to a server. */
+    static final class ServerOptions {
+        @CommandLine.Option(names = "--url", description = "Server URL (default: $STRATA_URL, then url= in ~/.config/strata/config.properties, then http://127.0.0.1:8470).")
+        String url;
+
+        @CommandLine.Option(names = "--json", description = "Print machine-readable JSON (stable snake_case keys).")
+        boolean json;
+
+        StrataClient client() {
+            Properties cfg = userConfig();
+            String u = url != null ? url : System.getenv("STRATA_URL") != null ? System.getenv("STRATA_URL")
+                    : cfg.getProperty("url", "http://127.0.0.1:8470");
+            String token = System.getenv("STRATA_TOKEN") != null ? System.getenv("STRATA_TOKEN") : cfg.getProperty("token");
+            return new StrataClient(u, token);
+        }
+    }
+
+    static Properties userConfig() {
+        Properties p = new Properties();
+        String home = System.getenv("STRATA_CONFIG_DIR");
+        Path file = home != null ? Path.of(home, "config.properties")
+                : Path.of(System.getProperty("user.home"), ".config", "strata", "config.properties");
+        if (Files.isRegularFile(file)) {
+            try (Reader r = Files.newBufferedReader(file)) {
+                p.load(r);
+            } catch (IOException e) {
+                System.err.println("warning: cannot read " + file + ": " + e.getMessage());
+            }
+        }
+        return p;
+    }
+
+    static void printJson(CommandLine.Model.CommandSpec spec, JsonNode n) {
+        try {
+            PrintWriter out = spec.commandLine().getOut();
+            out.println(StrataClient.JSON.copy().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(n));
+            out.flush();
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static PrintWriter out(CommandLine.Model.CommandSpec spec) {
+        return spec.commandLine().getOut();
+    }
+
+    /** Maps an exception to a one-line message on stderr and an exit status. */
+    static int report(Exception e, CommandLine cmd) {
+        String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+        cmd.getErr().println("strata: " + msg);
+        cmd.getErr().flush();
+        if (e instanceof StrataClient.ApiException api) {
+            return switch (api.status()) {
+                case 404, 410 -> EXIT_NOT_FOUND;
+                case 409 -> EXIT_CONFLICT;
+                case 0 -> "unreachable".equals(api.code()) ? EXIT_UNREACHABLE : EXIT_ERROR;
+                default -> EXIT_ERROR;
+            };
+        }
+        if (e instanceof dev.strata.core.NotFoundException) {
+            return EXIT_NOT_FOUND;
+        }
+        if (e instanceof dev.strata.core.InvalidInputException || e instanceof CommandLine.ParameterException) {
+            return 2;
+        }
+        if (!(e instanceof StrataException) && !(e instanceof IOException) && !(e instanceof java.io.UncheckedIOException)) {
+            e.printStackTrace(cmd.getErr());
+        }
+        return EXIT_ERROR;
+    }
+
+    static String human(long bytes) {
+        if (bytes < 1024) {
+            return bytes + " B";
+        }
+        String[] units = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+        double v = bytes;
+        int i = -1;
+        while (v >= 1024 && i < units.length - 1) {
+            v /= 1024;
+            i++;
+        }
+        return String.format("%.1f %s", v, units[i]);
+    }
+}

@@ -1,0 +1,35 @@
+package dev.strata.cli;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code strata} command line. Exit status: 0 success, 1 error, 2 usage, 3 not found, 4 conflict, 5 server unreachable. */
+@Command(name = "strata", mixinStandardHelpOptions = true, version = "strata 0.1.0",
+        description = {"Versioned, deduplicated storage for models, checkpoints and training data.", "",
+                "Start a server with `strata serve`; the other commands talk to it at $STRATA_URL",
+                "(default http://127.0.0.1:8470, or `url=` in ~/.config/strata/config.properties).",
+                "Revisions are written REPO@REV: a branch, a tag or a commit id prefix, with ~N for ancestors",
+                "(lab/chimera@run-42~1)."},
+        subcommands = {ServeCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
+                CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
+                FindCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class,
+                CommandLine.HelpCommand.class})
+public final class Main implements Runnable {
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        spec.commandLine().usage(System.err);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    public static int run(String... args) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setExecutionExceptionHandler((e, cmd, parsed) -> Cli.report(e, cmd));
+        return cl.execute(args);
+    }
+}

@@ -1,0 +1,265 @@
+package dev.strata.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.core.ChunkRef;
+import dev.strata.core.ContentHash;
+import dev.strata.core.FileManifest;
+import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
+import dev.strata.core.chunk.ChunkSpan;
+import dev.strata.core.chunk.ChunkedFile;
+import dev.strata.core.chunk.FileChunker;
+import dev.strata.core.codec.Codecs;
+import dev.strata.core.wire.ChunkFrames;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.stream.Stream;
+
+/**
+ * The client side of a push (docs/api.md, "Push"): chunk and hash locally, ask which chunks the
+ * server lacks, send only those in compressed batches (several in flight), upload manifests,
+ * then create the commit with a compare-and-set on the branch head read at the start.
+ */
+final class PushOperation {
+    static final int BATCH_BYTES = 8 << 20;
+    static final int IDS_PER_QUERY = 50_000;
+    private final StrataClient client;
+
+    PushOperation(StrataClient client) {
+        this.client = client;
+    }
+
+    record Request(Path source, String repo, String branch, String message, String author, Long step,
+                   Map<String, Double> metrics, ObjectNode metadata, Map<String, String> lineage,
+                   List<String> deletes, boolean sync, int threads) {}
+
+    record Result(JsonNode commit, int files, int changedFiles, long logicalBytes, long sentBytes, long sentChunks, long knownChunks) {
+        ObjectNode toJson() {
+            ObjectNode n = StrataClient.JSON.createObjectNode();
+            n.set("commit", commit);
+            n.put("files", files).put("changed_files", changedFiles).put("logical_bytes", logicalBytes)
+                    .put("sent_bytes", sentBytes).put("sent_chunks", sentChunks).put("known_chunks", knownChunks);
+            return n;
+        }
+    }
+
+    private record LocalFile(String path, Path file, ChunkedFile chunks) {}
+
+    Result run(Request req, boolean progress) throws Exception {
+        Names.ref(req.branch());
+        String repoPath = StrataClient.repoPath(Names.repo(req.repo()));
+        client.get(repoPath); // 404 names the repository before any work
+        String parent = null;
+        Map<String, JsonNode> parentTree = new HashMap<>();
+        try {
+            JsonNode tree = client.get(repoPath + "/tree?rev=" + StrataClient.q(req.branch()));
+            parent = tree.path("commit").path("id").asText();
+            tree.path("files").forEach(f -> parentTree.put(f.path("path").asText(), f));
+        } catch (StrataClient.ApiException e) {
+            if (e.status() != 404) {
+                throw e;
+            }
+        }
+
+        Map<String, Path> sources = listSources(req.source());
+        long total = 0;
+        for (Path p : sources.values()) {
+            total += Files.size(p);
+        }
+        List<LocalFile> files = new ArrayList<>();
+        FileChunker chunker = new FileChunker(req.threads());
+        try (Progress bar = progress ? Progress.start("hashing", total) : Progress.start("", 0)) {
+            for (Map.Entry<String, Path> e : sources.entrySet()) {
+                files.add(new LocalFile(e.getKey(), e.getValue(), chunker.chunk(e.getValue(), bar::add)));
+            }
+        }
+        List<LocalFile> changed = new ArrayList<>();
+        for (LocalFile f : files) {
+            JsonNode old = parentTree.get(f.path());
+            if (old == null || old.path("size").asLong() != f.chunks().size()
+                    || !old.path("sha256").asText().equals(f.chunks().sha256().hex())) {
+                changed.add(f);
+            }
+        }
+
+        String upload = client.post(repoPath + "/uploads", StrataClient.JSON.createObjectNode()).path("upload_id").asText();
+        String sessionPath = repoPath + "/uploads/" + upload;
+        // Unique chunk ids of changed files, in file order, with where to read each.
+        LinkedHashMap<ContentHash, Source> wanted = new LinkedHashMap<>();
+        for (LocalFile f : changed) {
+            for (ChunkSpan s : f.chunks().chunks()) {
+                wanted.putIfAbsent(s.id(), new Source(f.file(), s.offset(), s.length()));
+            }
+        }
+        Set<ContentHash> missing = new HashSet<>();
+        List<ContentHash> ids = new ArrayList<>(wanted.keySet());
+        for (int i = 0; i < ids.size(); i += IDS_PER_QUERY) {
+            ArrayNode q = StrataClient.JSON.createArrayNode();
+            ids.subList(i, Math.min(ids.size(), i + IDS_PER_QUERY)).forEach(id -> q.add(id.hex()));
+            ObjectNode body = StrataClient.JSON.createObjectNode();
+            body.set("ids", q);
+            client.post(sessionPath + "/missing", body).path("missing").forEach(n -> missing.add(ContentHash.fromHex(n.asText())));
+        }
+        long missingBytes = 0;
+        for (ContentHash id : missing) {
+            missingBytes += wanted.get(id).length();
+        }
+        long[] sent = new long[1];
+        try (Progress bar = progress ? Progress.start("uploading", missingBytes) : Progress.start("", 0)) {
+            sent[0] = upload(sessionPath, wanted, missing, req.threads(), bar);
+        }
+
+        ArrayNode fileNodes = StrataClient.JSON.createArrayNode();
+        for (LocalFile f : changed) {
+            List<ChunkRef> refs = new ArrayList<>(f.chunks().chunks().size());
+            f.chunks().chunks().forEach(s -> refs.add(new ChunkRef(s.id(), s.length())));
+            String manifestId = client.postBytes(sessionPath + "/manifests", new FileManifest(refs).encode()).path("manifest_id").asText();
+            fileNodes.addObject().put("path", f.path()).put("size", f.chunks().size()).put("sha256", f.chunks().sha256().hex())
+                    .put("manifest_id", manifestId);
+        }
+        ArrayNode deletes = StrataClient.JSON.createArrayNode();
+        Set<String> deleteSet = new java.util.TreeSet<>(req.deletes());
+        if (req.sync()) {
+            parentTree.keySet().stream().filter(p -> !sources.containsKey(p)).forEach(deleteSet::add);
+        }
+        deleteSet.forEach(deletes::add);
+        ObjectNode commit = StrataClient.JSON.createObjectNode();
+        commit.put("upload_id", upload).put("branch", req.branch()).put("message", req.message()).put("author", req.author());
+        if (parent == null) {
+            commit.putNull("parent");
+        } else {
+            commit.put("parent", parent);
+        }
+        if (req.step() != null) {
+            commit.put("step", req.step());
+        }
+        ObjectNode m = commit.putObject("metrics");
+        req.metrics().forEach(m::put);
+        commit.set("metadata", req.metadata());
+        commit.set("files", fileNodes);
+        commit.set("deletes", deletes);
+        ArrayNode lin = commit.putArray("lineage");
+        for (Map.Entry<String, String> e : req.lineage().entrySet()) {
+            dev.strata.service.RepoRev target = dev.strata.service.RepoRev.parse(e.getValue());
+            lin.addObject().put("relation", e.getKey()).put("repo", target.repo()).put("rev", target.revOrDefault());
+        }
+        JsonNode created = client.post(repoPath + "/commits", commit);
+        long logical = files.stream().mapToLong(f -> f.chunks().size()).sum();
+        return new Result(created, files.size(), changed.size(), logical, sent[0], missing.size(), wanted.size() - missing.size());
+    }
+
+    private record Source(Path file, long offset, int length) {}
+
+    /** Sends the missing chunks in batches, up to {@code threads} batches in flight; returns encoded bytes sent. */
+    private long upload(String sessionPath, LinkedHashMap<ContentHash, Source> wanted, Set<ContentHash> missing,
+                        int threads, Progress bar) throws Exception {
+        List<List<ContentHash>> batches = new ArrayList<>();
+        List<ContentHash> current = new ArrayList<>();
+        long size = 0;
+        for (Map.Entry<ContentHash, Source> e : wanted.entrySet()) {
+            if (!missing.contains(e.getKey())) {
+                continue;
+            }
+            current.add(e.getKey());
+            size += e.getValue().length();
+            if (size >= BATCH_BYTES) {
+                batches.add(current);
+                current = new ArrayList<>();
+                size = 0;
+            }
+        }
+        if (!current.isEmpty()) {
+            batches.add(current);
+        }
+        Semaphore inFlight = new Semaphore(Math.max(1, threads));
+        List<Future<Long>> results = new ArrayList<>();
+        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (List<ContentHash> batch : batches) {
+                inFlight.acquire();
+                results.add(pool.submit(() -> {
+                    try {
+                        byte[] body = encodeBatch(batch, wanted);
+                        client.postBytes(sessionPath + "/chunks", body);
+                        long raw = batch.stream().mapToLong(id -> wanted.get(id).length()).sum();
+                        bar.add(raw);
+                        return (long) body.length;
+                    } finally {
+                        inFlight.release();
+                    }
+                }));
+            }
+            long sent = 0;
+            for (Future<Long> f : results) {
+                sent += f.get();
+            }
+            return sent;
+        }
+    }
+
+    private static byte[] encodeBatch(List<ContentHash> batch, Map<ContentHash, Source> wanted) throws IOException {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(BATCH_BYTES + (1 << 20));
+        Map<Path, FileChannel> open = new TreeMap<>();
+        try {
+            for (ContentHash id : batch) {
+                Source s = wanted.get(id);
+                FileChannel ch = open.get(s.file());
+                if (ch == null) {
+                    ch = FileChannel.open(s.file(), StandardOpenOption.READ);
+                    open.put(s.file(), ch);
+                }
+                ByteBuffer buf = ByteBuffer.allocate(s.length());
+                while (buf.hasRemaining()) {
+                    if (ch.read(buf, s.offset() + buf.position()) < 0) {
+                        throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
+                    }
+                }
+                ChunkFrames.write(out, id, Codecs.compress(buf.array()));
+            }
+        } finally {
+            for (FileChannel ch : open.values()) {
+                ch.close();
+            }
+        }
+        return out.toByteArray();
+    }
+
+    /** Maps commit paths to local files: a directory's regular files by relative path, or one file by its name. */
+    static Map<String, Path> listSources(Path source) throws IOException {
+        Map<String, Path> out = new TreeMap<>();
+        if (Files.isRegularFile(source)) {
+            out.put(Names.path(source.getFileName().toString()), source);
+            return out;
+        }
+        if (!Files.isDirectory(source)) {
+            throw new InvalidInputException(source + " is neither a file nor a directory");
+        }
+        try (Stream<Path> walk = Files.walk(source)) {
+            for (Path p : (Iterable<Path>) walk::iterator) {
+                if (Files.isRegularFile(p)) {
+                    String rel = source.relativize(p).toString().replace(java.io.File.separatorChar, '/');
+                    out.put(Names.path(rel), p);
+                }
+            }
+        }
+        return out;
+    }
+}

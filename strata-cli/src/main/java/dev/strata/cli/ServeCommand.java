@@ -1,0 +1,68 @@
+package dev.strata.cli;
+
+import dev.strata.server.ApiServer;
+import dev.strata.server.ServerConfig;
+import dev.strata.server.Strata;
+import dev.strata.service.AccessPolicy;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "serve", mixinStandardHelpOptions = true,
+        description = {"Run a Strata server in the foreground.", "",
+                "Defaults: data in ./strata-data, embedded SQLite catalog in DATA/catalog.db, listening on 127.0.0.1:8470.",
+                "Settings also come from a config file (--config, else DATA/strata.conf: keys bind, port, data, catalog,",
+                "pack_size) and environment variables (STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG,",
+                "STRATA_PACK_SIZE); flags win over the environment, which wins over the file."})
+final class ServeCommand implements Callable<Integer> {
+    @Option(names = "--port", description = "Listen port (default 8470; 0 picks a free one).")
+    Integer port;
+
+    @Option(names = "--bind", description = "Listen address (default 127.0.0.1: loopback only).")
+    String bind;
+
+    @Option(names = "--data", description = "Data directory (default ./strata-data).")
+    String data;
+
+    @Option(names = "--catalog", description = "Catalog URL: sqlite:PATH (default DATA/catalog.db) or jdbc:postgresql://HOST:PORT/DB?user=U&password=P.")
+    String catalog;
+
+    @Option(names = "--config", description = "Config file (Java properties).")
+    String config;
+
+    @Option(names = "--pack-size", description = "Pack size in bytes at which packs are sealed (default 33554432).")
+    Long packSize;
+
+    @Override
+    public Integer call() throws InterruptedException {
+        Map<String, String> flags = new HashMap<>();
+        if (port != null) flags.put("port", port.toString());
+        if (bind != null) flags.put("bind", bind);
+        if (data != null) flags.put("data", data);
+        if (catalog != null) flags.put("catalog", catalog);
+        if (config != null) flags.put("config", config);
+        if (packSize != null) flags.put("pack_size", packSize.toString());
+        ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
+        Strata strata = Strata.open(cfg);
+        ApiServer server;
+        try {
+            server = new ApiServer(strata, AccessPolicy.LOCAL_ONLY).start(cfg.bind(), cfg.port());
+        } catch (RuntimeException e) {
+            strata.close();
+            throw e;
+        }
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            server.close();
+            strata.close();
+            stopped.countDown();
+        }));
+        System.err.printf("Strata %s listening on http://%s:%d (data: %s)%n", Strata.VERSION, cfg.bind(), server.port(),
+                cfg.dataDir().toAbsolutePath());
+        stopped.await();
+        return 0;
+    }
+}

@@ -1,0 +1,82 @@
+package dev.strata.core.wire;
+
+import dev.strata.core.Codec;
+import dev.strata.core.ContentHash;
+import dev.strata.core.InvalidInputException;
+import dev.strata.core.store.EncodedChunk;
+import java.io.DataInputStream;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+
+/**
+ * The chunk frame stream of the transfer protocol (docs/api.md, "Chunk frames"): a body is a
+ * sequence of frames, each {@code id[32] | codec u8 | raw_length u32 | encoded_length u32 |
+ * encoded bytes}, big-endian, ending with the body. Used for uploads (client to server) and
+ * chunk fetches (server to client). Lengths are capped before anything is allocated.
+ */
+public final class ChunkFrames {
+    public static final int HEADER = ContentHash.LENGTH + 1 + 4 + 4;
+    /** Largest decoded chunk accepted: the chunker's maximum is 256 KiB; room for later formats. */
+    public static final int MAX_RAW = 1 << 20;
+    /** zstd's worst case expansion of MAX_RAW is well under this. */
+    public static final int MAX_ENCODED = MAX_RAW + (MAX_RAW >> 6) + 1024;
+
+    private ChunkFrames() {}
+
+    /** A received frame; the id is the sender's claim and must be verified before use. */
+    public record Frame(ContentHash id, EncodedChunk chunk) {}
+
+    public static void write(OutputStream out, ContentHash id, EncodedChunk chunk) throws IOException {
+        byte[] h = new byte[HEADER];
+        id.writeTo(h, 0);
+        h[32] = (byte) chunk.codec().id();
+        putInt(h, 33, chunk.rawLength());
+        putInt(h, 37, chunk.data().length);
+        out.write(h);
+        out.write(chunk.data());
+    }
+
+    /** Reads the next frame, or null at a clean end of stream. Malformed input: InvalidInputException. */
+    public static Frame read(InputStream in) throws IOException {
+        byte[] h = new byte[HEADER];
+        int n = in.readNBytes(h, 0, HEADER);
+        if (n == 0) {
+            return null;
+        }
+        if (n < HEADER) {
+            throw new InvalidInputException("chunk frame stream ends inside a frame header");
+        }
+        ContentHash id = ContentHash.fromBytes(h, 0);
+        Codec codec;
+        try {
+            codec = Codec.fromId(h[32] & 0xff);
+        } catch (RuntimeException e) {
+            throw new InvalidInputException("unknown codec id " + (h[32] & 0xff) + " in chunk frame");
+        }
+        int raw = getInt(h, 33);
+        int enc = getInt(h, 37);
+        if (raw <= 0 || raw > MAX_RAW || enc <= 0 || enc > MAX_ENCODED || codec == Codec.RAW && enc != raw) {
+            throw new InvalidInputException("chunk frame lengths out of range: raw=" + raw + " encoded=" + enc);
+        }
+        byte[] data = new byte[enc];
+        try {
+            new DataInputStream(in).readFully(data);
+        } catch (EOFException e) {
+            throw new InvalidInputException("chunk frame stream ends inside a frame body");
+        }
+        return new Frame(id, new EncodedChunk(codec, raw, data));
+    }
+
+    private static void putInt(byte[] b, int off, int v) {
+        b[off] = (byte) (v >>> 24);
+        b[off + 1] = (byte) (v >>> 16);
+        b[off + 2] = (byte) (v >>> 8);
+        b[off + 3] = (byte) v;
+    }
+
+    private static int getInt(byte[] b, int off) {
+        return (b[off] & 0xff) << 24 | (b[off + 1] & 0xff) << 16 | (b[off + 2] & 0xff) << 8 | (b[off + 3] & 0xff);
+    }
+}

@@ -1,0 +1,203 @@
+package dev.strata.service;
+
+import dev.strata.catalog.Catalog;
+import dev.strata.catalog.CommitRecord;
+import dev.strata.catalog.FileEntry;
+import dev.strata.catalog.LineageLink;
+import dev.strata.catalog.Ref;
+import dev.strata.catalog.RefKind;
+import dev.strata.catalog.RepoRecord;
+import dev.strata.core.ChunkRef;
+import dev.strata.core.ContentHash;
+import dev.strata.core.InvalidInputException;
+import dev.strata.core.NotFoundException;
+import dev.strata.core.store.ChunkInfo;
+import dev.strata.core.store.ChunkStore;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+
+/** Metadata queries (find), comparisons (diff) and storage accounting (stats). Read-only. */
+public final class Queries {
+    private final Repositories repos;
+    private final Catalog catalog;
+    private final ChunkStore store;
+
+    public Queries(Repositories repos, ChunkStore store) {
+        this.repos = repos;
+        this.catalog = repos.catalog();
+        this.store = store;
+    }
+
+    /**
+     * Which commits to return: those on {@code branch} (its history) or in the whole repository,
+     * filtered by step and lineage, then the latest, the best by a metric, or all newest first.
+     */
+    public record FindQuery(String branch, Long step, boolean latest, String bestMetric, boolean minimize,
+                            String derivedFromRepo, String derivedFromRev, int limit) {}
+
+    public List<CommitRecord> find(RepoRecord repo, FindQuery q) {
+        List<CommitRecord> scope;
+        if (q.branch() != null) {
+            Ref ref = catalog.findRef(repo.id(), q.branch())
+                    .orElseThrow(() -> new NotFoundException("branch '" + q.branch() + "' not found in " + repo.name()));
+            scope = repos.history(repo, repos.commit(repo, ref.commitId()), Integer.MAX_VALUE);
+        } else {
+            scope = catalog.listCommits(repo.id());
+        }
+        List<CommitRecord> hits = new ArrayList<>();
+        Set<String> derived = null;
+        if (q.derivedFromRepo() != null) {
+            RepoRecord base = repos.get(q.derivedFromRepo());
+            String baseCommit = q.derivedFromRev() == null ? null : repos.resolve(base, q.derivedFromRev()).id();
+            derived = new HashSet<>();
+            for (LineageLink l : catalog.derivedFrom(base.id(), baseCommit)) {
+                if (l.repoId() == repo.id()) {
+                    derived.add(l.commitId());
+                }
+            }
+        }
+        for (CommitRecord c : scope) {
+            if (q.step() != null && !q.step().equals(c.step())) {
+                continue;
+            }
+            if (derived != null && !derived.contains(c.id())) {
+                continue;
+            }
+            if (q.bestMetric() != null && !c.metrics().containsKey(q.bestMetric())) {
+                continue;
+            }
+            hits.add(c);
+        }
+        Comparator<CommitRecord> newestFirst = Comparator.comparing(CommitRecord::createdAt).reversed();
+        if (q.bestMetric() != null) {
+            Comparator<CommitRecord> byMetric = Comparator.comparingDouble(c -> c.metrics().get(q.bestMetric()));
+            hits.sort((q.minimize() ? byMetric : byMetric.reversed()).thenComparing(newestFirst));
+            return hits.isEmpty() ? hits : List.of(hits.get(0));
+        }
+        hits.sort(newestFirst);
+        if (q.latest()) {
+            return hits.isEmpty() ? hits : List.of(hits.get(0));
+        }
+        return hits.subList(0, Math.min(hits.size(), q.limit() <= 0 ? 100 : q.limit()));
+    }
+
+    /** One changed path: sizes before and after, and how many of the new version's bytes are in chunks the old one lacks. */
+    public record FileDiff(String path, String status, Long oldSize, Long newSize, long newChunkBytes) {}
+
+    public record Diff(String from, String to, List<FileDiff> files, int added, int removed, int modified, int unchanged, long newChunkBytes) {}
+
+    public Diff diff(RepoRecord repo, CommitRecord from, CommitRecord to) {
+        Map<String, FileEntry> a = byPath(catalog.listFiles(repo.id(), from.id()));
+        Map<String, FileEntry> b = byPath(catalog.listFiles(repo.id(), to.id()));
+        TreeSet<String> paths = new TreeSet<>(a.keySet());
+        paths.addAll(b.keySet());
+        List<FileDiff> out = new ArrayList<>();
+        int added = 0, removed = 0, modified = 0, unchanged = 0;
+        long newBytes = 0;
+        for (String p : paths) {
+            FileEntry x = a.get(p), y = b.get(p);
+            if (x == null) {
+                added++;
+                out.add(new FileDiff(p, "added", null, y.size(), y.size()));
+                newBytes += y.size();
+            } else if (y == null) {
+                removed++;
+                out.add(new FileDiff(p, "removed", x.size(), null, 0));
+            } else if (x.sha256().equals(y.sha256()) && x.size() == y.size()) {
+                unchanged++;
+            } else {
+                modified++;
+                long nb = newChunkBytes(repos.manifest(x).chunks(), repos.manifest(y).chunks());
+                newBytes += nb;
+                out.add(new FileDiff(p, "modified", x.size(), y.size(), nb));
+            }
+        }
+        return new Diff(from.id(), to.id(), out, added, removed, modified, unchanged, newBytes);
+    }
+
+    private static long newChunkBytes(List<ChunkRef> old, List<ChunkRef> now) {
+        Set<ContentHash> had = new HashSet<>();
+        old.forEach(c -> had.add(c.id()));
+        long n = 0;
+        for (ChunkRef c : now) {
+            if (!had.contains(c.id())) {
+                n += c.length();
+            }
+        }
+        return n;
+    }
+
+    private static Map<String, FileEntry> byPath(List<FileEntry> files) {
+        Map<String, FileEntry> m = new HashMap<>();
+        files.forEach(f -> m.put(f.path(), f));
+        return m;
+    }
+
+    /**
+     * Storage accounting of a repository over its commits whose data is kept: logical bytes (what
+     * full copies of every commit would take), unique bytes after chunk dedup, and bytes stored
+     * after compression, by codec.
+     */
+    public record Stats(String repo, int commits, int branches, int tags, long files, long logicalBytes,
+                        long uniqueChunks, long uniqueBytes, long storedBytes, Map<String, CodecStats> byCodec) {}
+
+    public record CodecStats(long chunks, long rawBytes, long storedBytes) {}
+
+    public Stats stats(RepoRecord repo) {
+        List<CommitRecord> commits = catalog.listCommits(repo.id());
+        long logical = 0, files = 0;
+        Set<ContentHash> manifests = new HashSet<>();
+        int live = 0;
+        for (CommitRecord c : commits) {
+            if (c.expired()) {
+                continue;
+            }
+            live++;
+            for (FileEntry f : catalog.listFiles(repo.id(), c.id())) {
+                logical += f.size();
+                files++;
+                manifests.add(f.manifestId());
+            }
+        }
+        Map<ContentHash, Integer> chunks = new HashMap<>();
+        for (ContentHash m : manifests) {
+            byte[] bytes = catalog.getManifest(m).orElse(null);
+            if (bytes != null) {
+                for (ChunkRef c : dev.strata.core.FileManifest.decode(bytes).chunks()) {
+                    chunks.put(c.id(), c.length());
+                }
+            }
+        }
+        long unique = 0, stored = 0;
+        Map<String, long[]> codec = new TreeMap<>();
+        for (Map.Entry<ContentHash, Integer> e : chunks.entrySet()) {
+            unique += e.getValue();
+            ChunkInfo info = store.info(e.getKey());
+            if (info != null) {
+                stored += info.encodedLength();
+                long[] t = codec.computeIfAbsent(info.codec().name().toLowerCase(java.util.Locale.ROOT), k -> new long[3]);
+                t[0]++;
+                t[1] += info.rawLength();
+                t[2] += info.encodedLength();
+            }
+        }
+        Map<String, CodecStats> byCodec = new TreeMap<>();
+        codec.forEach((k, t) -> byCodec.put(k, new CodecStats(t[0], t[1], t[2])));
+        List<Ref> refs = catalog.listRefs(repo.id());
+        int branches = (int) refs.stream().filter(r -> r.kind() == RefKind.BRANCH).count();
+        return new Stats(repo.name(), live, branches, refs.size() - branches, files, logical, chunks.size(), unique, stored, byCodec);
+    }
+
+    static void requirePositive(int n, String what) {
+        if (n <= 0) {
+            throw new InvalidInputException(what + " must be positive");
+        }
+    }
+}
