@@ -1,0 +1,54 @@
+package dev.strata.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.util.ArrayList;
+import java.util.List;
+
+/** Runs the real CLI (picocli, HTTP client) in-process against a server URL, capturing output and exit status. */
+final class CliRunner {
+    private final String url;
+
+    CliRunner(String url) {
+        this.url = url;
+    }
+
+    record Run(int exit, String out, String err) {
+        JsonNode json() throws IOException {
+            return StrataClient.JSON.readTree(out);
+        }
+    }
+
+    Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        List<String> all = new ArrayList<>(List.of(args));
+        // --url is an option of every subcommand that talks to a server: insert it after the command words.
+        int at = 0;
+        while (at < all.size() && !all.get(at).contains("/") && !all.get(at).startsWith("-") && !all.get(at).contains("@")
+                && at < 2 && isCommandWord(all.get(at))) {
+            at++;
+        }
+        if (!args[0].equals("serve")) {
+            all.add(at, "--url=" + url);
+        }
+        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
+        return new Run(exit, out.toString(), err.toString());
+    }
+
+    /** Runs and requires exit status 0. */
+    Run ok(String... args) {
+        Run r = run(args);
+        if (r.exit() != 0) {
+            throw new AssertionError("strata " + String.join(" ", args) + " exited " + r.exit() + "\nstdout: " + r.out() + "\nstderr: " + r.err());
+        }
+        return r;
+    }
+
+    private static boolean isCommandWord(String s) {
+        return List.of("repo", "branch", "retention", "create", "list", "show", "delete", "set", "clear", "push", "pull", "cat",
+                "tag", "log", "find", "diff", "stats", "gc").contains(s);
+    }
+}

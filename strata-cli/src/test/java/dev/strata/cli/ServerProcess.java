@@ -1,0 +1,95 @@
+package dev.strata.cli;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * A real Strata server in its own JVM process (the test classpath, `strata serve`), bound to
+ * 127.0.0.1 on a free port. Tests kill it with SIGKILL to simulate crashes.
+ */
+final class ServerProcess implements AutoCloseable {
+    private static final Pattern LISTENING = Pattern.compile("listening on (http://[0-9.]+:(\\d+))");
+    private final Process process;
+    private final String url;
+    private final StringBuffer log = new StringBuffer();
+
+    private ServerProcess(Process process, String url) {
+        this.process = process;
+        this.url = url;
+    }
+
+    static ServerProcess start(Path dataDir, String heap, String... extraArgs) throws IOException, InterruptedException {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx" + heap);
+        cmd.add("--enable-native-access=ALL-UNNAMED");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("java.class.path"));
+        cmd.add("dev.strata.cli.Main");
+        cmd.add("serve");
+        cmd.add("--port");
+        cmd.add("0");
+        cmd.add("--data");
+        cmd.add(dataDir.toString());
+        cmd.addAll(List.of(extraArgs));
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        CompletableFuture<String> url = new CompletableFuture<>();
+        StringBuffer log = new StringBuffer();
+        Thread reader = new Thread(() -> {
+            try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                String line;
+                while ((line = r.readLine()) != null) {
+                    log.append(line).append('\n');
+                    Matcher m = LISTENING.matcher(line);
+                    if (m.find()) {
+                        url.complete(m.group(1));
+                    }
+                }
+            } catch (IOException ignored) {
+                // process ended
+            }
+            url.completeExceptionally(new IllegalStateException("server exited before listening:\n" + log));
+        });
+        reader.setDaemon(true);
+        reader.start();
+        try {
+            ServerProcess s = new ServerProcess(p, url.get(60, TimeUnit.SECONDS));
+            s.log.append(log);
+            return s;
+        } catch (Exception e) {
+            p.destroyForcibly();
+            throw new IllegalStateException("server did not start: " + e.getMessage() + "\n" + log, e);
+        }
+    }
+
+    String url() {
+        return url;
+    }
+
+    /** SIGKILL: no shutdown hook runs, nothing is flushed. */
+    void kill9() throws InterruptedException {
+        process.destroyForcibly();
+        process.waitFor(30, TimeUnit.SECONDS);
+    }
+
+    boolean alive() {
+        return process.isAlive();
+    }
+
+    @Override
+    public void close() throws InterruptedException {
+        process.destroy();
+        if (!process.waitFor(20, TimeUnit.SECONDS)) {
+            kill9();
+        }
+    }
+}
