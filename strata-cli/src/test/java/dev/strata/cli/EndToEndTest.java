@@ -142,7 +142,7 @@ class EndToEndTest {
         assertEquals(List.of("three.txt", "two.txt"), paths);
         cli.ok("push", b.toString(), "lab/carry", "-m", "sync", "--sync");
         assertEquals(1, cli.ok("show", "lab/carry@main", "--json").json().path("files").size());
-        assertEquals(3, cli.run("push", b.toString(), "lab/carry", "--delete", "nope.txt").exit() == 3 ? 3 : -1);
+        assertEquals(3, cli.run("push", b.toString(), "lab/carry", "--delete", "nope.txt").exit(), "deleting a missing path is not found");
     }
 
     @Test

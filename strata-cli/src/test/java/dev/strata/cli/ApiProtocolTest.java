@@ -1,0 +1,173 @@
+package dev.strata.cli;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.core.Codec;
+import dev.strata.core.ContentHash;
+import dev.strata.core.store.EncodedChunk;
+import dev.strata.core.wire.ChunkFrames;
+import java.io.ByteArrayOutputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The HTTP API against hostile and unusual input: ranges, limits, bad chunks, stale heads, resumed uploads. */
+class ApiProtocolTest {
+    @TempDir static Path tmp;
+    static ServerProcess server;
+    static CliRunner cli;
+    static HttpClient http = HttpClient.newHttpClient();
+    static byte[] content;
+
+    @BeforeAll
+    static void start() throws Exception {
+        server = ServerProcess.start(tmp.resolve("data"), "256m");
+        cli = new CliRunner(server.url());
+        cli.ok("repo", "create", "lab/api");
+        content = TestData.bf16(7, 3 << 20);
+        Path f = tmp.resolve("weights.bin");
+        Files.write(f, content);
+        cli.ok("push", f.toString(), "lab/api@main", "-m", "weights");
+    }
+
+    @AfterAll
+    static void stop() throws Exception {
+        server.close();
+    }
+
+    static HttpResponse<byte[]> send(HttpRequest.Builder b) throws Exception {
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+    }
+
+    static HttpRequest.Builder req(String path) {
+        return HttpRequest.newBuilder(URI.create(server.url() + path));
+    }
+
+    @Test
+    void healthAndSecurityHeaders() throws Exception {
+        HttpResponse<byte[]> r = send(req("/api/v1/health"));
+        assertEquals(200, r.statusCode());
+        assertEquals("nosniff", r.headers().firstValue("X-Content-Type-Options").orElse(""));
+    }
+
+    @Test
+    void rangeRequestsServeExactBytes() throws Exception {
+        String path = "/api/v1/repos/lab/api/files/weights.bin?rev=main";
+        HttpResponse<byte[]> r = send(req(path).header("Range", "bytes=1000000-1065535"));
+        assertEquals(206, r.statusCode());
+        assertEquals("bytes 1000000-1065535/" + content.length, r.headers().firstValue("Content-Range").orElseThrow());
+        assertArrayEquals(Arrays.copyOfRange(content, 1000000, 1065536), r.body());
+        HttpResponse<byte[]> tail = send(req(path).header("Range", "bytes=-10"));
+        assertArrayEquals(Arrays.copyOfRange(content, content.length - 10, content.length), tail.body());
+        assertEquals(416, send(req(path).header("Range", "bytes=" + content.length + "-")).statusCode());
+        HttpResponse<byte[]> whole = send(req(path));
+        assertEquals(200, whole.statusCode());
+        assertArrayEquals(content, whole.body());
+        assertEquals(ContentHash.of(content).hex(), whole.headers().firstValue("X-Strata-Sha256").orElseThrow());
+    }
+
+    @Test
+    void hostileNamesAre400Or404() throws Exception {
+        assertEquals(400, send(req("/api/v1/repos").POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"a/..\"}"))).statusCode());
+        assertEquals(400, send(req("/api/v1/repos").POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"a/b\\u0000c\"}"))).statusCode());
+        assertEquals(400, send(req("/api/v1/repos").POST(HttpRequest.BodyPublishers.ofString("{\"name\":\"" + "x".repeat(300) + "/y\"}"))).statusCode());
+        assertEquals(400, send(req("/api/v1/repos").POST(HttpRequest.BodyPublishers.ofString("not json"))).statusCode());
+        int s = send(req("/api/v1/repos/lab/api/files/..%2F..%2Fetc%2Fpasswd?rev=main")).statusCode();
+        assertTrue(s == 400 || s == 404, "path traversal answered " + s);
+        assertEquals(400, send(req("/api/v1/repos/lab/api/files/a%5Cb?rev=main")).statusCode());
+        JsonNode err = StrataClient.JSON.readTree(send(req("/api/v1/repos/lab/missing")).body());
+        assertTrue(err.path("error").path("message").asText().contains("lab/missing"));
+    }
+
+    @Test
+    void oversizedBodiesAndHeadersAreRefused() throws Exception {
+        byte[] big = new byte[2 << 20];
+        Arrays.fill(big, (byte) ' ');
+        assertEquals(413, send(req("/api/v1/repos").POST(HttpRequest.BodyPublishers.ofByteArray(big))).statusCode());
+        assertEquals(431, send(req("/api/v1/health").header("X-Big", "a".repeat(20_000))).statusCode());
+    }
+
+    static String startUpload() throws Exception {
+        HttpResponse<byte[]> r = send(req("/api/v1/repos/lab/api/uploads").POST(HttpRequest.BodyPublishers.noBody()));
+        assertEquals(201, r.statusCode());
+        return StrataClient.JSON.readTree(r.body()).path("upload_id").asText();
+    }
+
+    static byte[] frames(byte[]... chunks) throws Exception {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        for (byte[] c : chunks) {
+            ChunkFrames.write(out, ContentHash.of(c), new EncodedChunk(Codec.RAW, c.length, c));
+        }
+        return out.toByteArray();
+    }
+
+    @Test
+    void aChunkWhoseBytesDoNotMatchItsIdIsRejected() throws Exception {
+        String up = startUpload();
+        byte[] good = TestData.bf16(11, 50_000);
+        byte[] body = frames(good);
+        body[body.length - 1] ^= 1; // payload no longer hashes to the id
+        HttpResponse<byte[]> r = send(req("/api/v1/repos/lab/api/uploads/" + up + "/chunks").POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+        assertEquals(422, r.statusCode(), new String(r.body()));
+        ObjectNode q = StrataClient.JSON.createObjectNode();
+        q.putArray("ids").add(ContentHash.of(good).hex());
+        JsonNode missing = StrataClient.JSON.readTree(send(req("/api/v1/repos/lab/api/uploads/" + up + "/missing")
+                .POST(HttpRequest.BodyPublishers.ofString(q.toString()))).body());
+        assertEquals(1, missing.path("missing").size(), "the bad chunk was not stored");
+    }
+
+    @Test
+    void aCommitOnAStaleHeadIsAConflictAndChangesNothing() throws Exception {
+        JsonNode head = StrataClient.JSON.readTree(send(req("/api/v1/repos/lab/api/commit?rev=main")).body());
+        ObjectNode c = StrataClient.JSON.createObjectNode().put("branch", "main").put("message", "stale")
+                .put("parent", "0000000000000000000000000000000000000000");
+        HttpResponse<byte[]> r = send(req("/api/v1/repos/lab/api/commits").POST(HttpRequest.BodyPublishers.ofString(c.toString())));
+        assertEquals(409, r.statusCode());
+        assertTrue(new String(r.body()).contains("re-run the push"), new String(r.body()));
+        JsonNode after = StrataClient.JSON.readTree(send(req("/api/v1/repos/lab/api/commit?rev=main")).body());
+        assertEquals(head.path("id"), after.path("id"));
+    }
+
+    @Test
+    void anInterruptedPushResumesWithoutResendingStoredChunks() throws Exception {
+        cli.ok("repo", "create", "lab/resume");
+        Path f = tmp.resolve("resume.bin");
+        TestData.randomFile(f, 4 << 20, 99);
+        // A first attempt sent the first half of the file's chunks, then died before committing.
+        dev.strata.core.chunk.ChunkedFile chunks = new dev.strata.core.chunk.FileChunker(1).chunk(f, n -> {});
+        byte[] all = Files.readAllBytes(f);
+        String up = send(req("/api/v1/repos/lab/resume/uploads").POST(HttpRequest.BodyPublishers.noBody())).body().length > 0 ? "" : "";
+        HttpResponse<byte[]> s = send(req("/api/v1/repos/lab/resume/uploads").POST(HttpRequest.BodyPublishers.noBody()));
+        up = StrataClient.JSON.readTree(s.body()).path("upload_id").asText();
+        int half = chunks.chunks().size() / 2;
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long halfBytes = 0;
+        for (int i = 0; i < half; i++) {
+            var span = chunks.chunks().get(i);
+            byte[] b = Arrays.copyOfRange(all, (int) span.offset(), (int) span.offset() + span.length());
+            ChunkFrames.write(out, span.id(), new EncodedChunk(Codec.RAW, b.length, b));
+            halfBytes += b.length;
+        }
+        assertEquals(200, send(req("/api/v1/repos/lab/resume/uploads/" + up + "/chunks").POST(HttpRequest.BodyPublishers.ofByteArray(out.toByteArray()))).statusCode());
+        assertEquals(404, send(req("/api/v1/repos/lab/resume/commit?rev=main")).statusCode(), "no partial commit is visible");
+
+        JsonNode retry = cli.ok("push", f.toString(), "lab/resume@main", "-m", "retry", "--json").json();
+        assertEquals(chunks.chunks().size() - half, retry.path("sent_chunks").asLong());
+        assertEquals(half, retry.path("known_chunks").asLong());
+        assertTrue(retry.path("sent_bytes").asLong() <= all.length - halfBytes + 4096);
+        HttpResponse<byte[]> back = send(req("/api/v1/repos/lab/resume/files/resume.bin?rev=main"));
+        assertArrayEquals(all, back.body());
+    }
+}
