@@ -54,10 +54,6 @@ class CrashTest {
                 verifyVisibleCommits(after, committed, round);
                 JsonNode retry = after.ok("push", src.toString(), "lab/crash@main", "-m", "retry", "--json").json();
                 committed.put(retry.path("commit").path("id").asText(), expected);
-                if (retry.path("changed_files").asInt() == 0) {
-                    // the interrupted push had committed already; the retry is an empty commit on top
-                    assertTrue(interrupted.exit() == 0 || committed.size() > 0);
-                }
             }
             verifyVisibleCommits(new CliRunner(server.url()), committed, rounds);
         } finally {
