@@ -1,0 +1,8 @@
+/**
+ * The JDBC implementation of the catalog SPI. {@link dev.strata.catalog.jdbc.JdbcCatalog} holds
+ * every SQL statement (one portable dialect); {@code Database} and its two implementations hold
+ * the engine-specific connection discipline (SQLite: one guarded writer, {@code BEGIN IMMEDIATE};
+ * PostgreSQL: a HikariCP pool at READ COMMITTED); {@code Dialect} knows how each driver reports
+ * errors. The schema is in {@code db/migration/{sqlite,postgresql}}, applied by Flyway on open.
+ */
+package dev.strata.catalog.jdbc;

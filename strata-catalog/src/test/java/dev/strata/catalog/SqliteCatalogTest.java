@@ -1,0 +1,99 @@
+package dev.strata.catalog;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.util.List;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The conformance suite on the embedded default, plus what only a file can show: persistence. */
+class SqliteCatalogTest extends CatalogConformanceTest {
+    @TempDir
+    Path dir;
+
+    @Override
+    protected Catalog newCatalog() {
+        return Catalogs.open("sqlite:" + dir.resolve("nested/dirs/catalog.db"));
+    }
+
+    @Test
+    void everythingSurvivesAReopen() throws Exception {
+        long id = repo("lab/run");
+        String head = publish(id, "main");
+        catalog.setRetention(id, "main", 4);
+        catalog.close();
+        catalog = newCatalog();
+        assertEquals("lab/run", catalog.findRepo("lab/run").orElseThrow().name());
+        assertEquals(head, catalog.findRef(id, "main").orElseThrow().commitId());
+        assertEquals(2, catalog.listFiles(id, head).size());
+        assertEquals(4, catalog.retentionRules(id).get("main"));
+        publish(id, "main");
+        assertEquals(2, catalog.listCommits(id).size());
+    }
+
+    @Test
+    void fileIsInWalModeWithForeignKeysDeclared() throws Exception {
+        catalog.createRepo("lab/run", "");
+        Path file = dir.resolve("nested/dirs/catalog.db");
+        assertTrue(Files.exists(file));
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file);
+             ResultSet rs = c.createStatement().executeQuery("PRAGMA journal_mode")) {
+            rs.next();
+            assertEquals("wal", rs.getString(1));
+        }
+    }
+
+    /** Two catalogs on one file are two processes' worth of writers: BEGIN IMMEDIATE and busy retry keep the CAS exact. */
+    @Test
+    void twoCatalogsOnOneFileStillHaveOneWinnerPerHead() throws Exception {
+        long id = repo("lab/run");
+        String head = publish(id, "main");
+        try (Catalog second = newCatalog()) {
+            ExecutorService pool = Executors.newFixedThreadPool(2);
+            try {
+                List<Catalog> both = List.of(catalog, second);
+                int rounds = 10;
+                for (int round = 0; round < rounds; round++) {
+                    String expected = head;
+                    List<NewCommit> commits = List.of(commit(id, List.of(head), files("a", 20)), commit(id, List.of(head), files("b", 20)));
+                    List<Future<Boolean>> results = new java.util.ArrayList<>();
+                    for (int i = 0; i < 2; i++) {
+                        Catalog cat = both.get(i);
+                        NewCommit c = commits.get(i);
+                        results.add(pool.submit((Callable<Boolean>) () -> {
+                            try {
+                                cat.publishCommit(c, "main", expected);
+                                return true;
+                            } catch (dev.strata.core.ConflictException e) {
+                                return false;
+                            }
+                        }));
+                    }
+                    int wins = 0;
+                    for (int i = 0; i < 2; i++) {
+                        if (results.get(i).get(30, TimeUnit.SECONDS)) {
+                            wins++;
+                            head = commits.get(i).commit().id();
+                        }
+                    }
+                    assertEquals(1, wins, "round " + round);
+                }
+                assertEquals(head, second.findRef(id, "main").orElseThrow().commitId());
+                assertEquals(rounds + 1, second.listCommits(id).size());
+            } finally {
+                pool.shutdownNow();
+            }
+        }
+    }
+}
