@@ -25,6 +25,15 @@ public final class ChunkerBenchmark {
                     data.length / 1e6 / ((t1 - t0) / 1e9), n, data.length / n);
         }
 
+        for (int round = 0; round < 4; round++) {
+            java.security.MessageDigest md = dev.strata.core.ContentHash.sha256();
+            long t0 = System.nanoTime();
+            md.update(data);
+            md.digest();
+            long t1 = System.nanoTime();
+            System.out.printf("sha256 alone: %.0f MB/s%n", data.length / 1e6 / ((t1 - t0) / 1e9));
+        }
+
         Path file = Files.createTempFile("strata-bench", ".bin");
         try {
             try (var out = Files.newOutputStream(file)) {
