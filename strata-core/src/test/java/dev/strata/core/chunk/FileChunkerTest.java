@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -56,7 +57,7 @@ class FileChunkerTest {
         SplittableRandom rnd = new SplittableRandom(seed);
         for (int i = 0; i < 6; i++) {
             int at = rnd.nextInt(length);
-            java.util.Arrays.fill(data, at, Math.min(length, at + rnd.nextInt(700_000)), (byte) 0);
+            Arrays.fill(data, at, Math.min(length, at + rnd.nextInt(700_000)), (byte) 0);
         }
         return data;
     }
