@@ -1,0 +1,318 @@
+package dev.strata.core.chunk;
+
+import dev.strata.core.ContentHash;
+import java.io.EOFException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.InterruptedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.LongConsumer;
+
+/**
+ * Cuts a whole file into {@link GearChunker} chunks, hashes each chunk and the whole file.
+ *
+ * <p>To use several cores on one large file, the file is split into fixed {@link #SEGMENT_SIZE}
+ * segments and every segment boundary is also a chunk boundary (docs/chunking.md, "Segments").
+ * Segments are chunked and hashed independently on {@code threads} workers while one more thread
+ * runs the whole-file SHA-256 over the same buffers in file order. At most {@code threads + 2}
+ * segment buffers exist at a time, so memory stays bounded whatever the file size.
+ *
+ * <p>{@link #chunk(InputStream, LongConsumer)} applies the same segment rule to a stream, so the
+ * same bytes give the same chunks whichever way they arrive. Instances are immutable and
+ * thread-safe; each call uses its own short-lived threads.
+ */
+public final class FileChunker {
+    /** Distance between forced chunk boundaries; part of the format, like the chunker constants. */
+    public static final int SEGMENT_SIZE = 16 << 20;
+    /** Positional reads are issued in slices so the JDK's per-thread temporary direct buffer stays small. */
+    private static final int READ_SLICE = 1 << 20;
+    private static final LongConsumer NO_PROGRESS = bytes -> {};
+
+    private final int threads;
+    private final int segmentSize;
+
+    /** One worker per available processor. */
+    public FileChunker() {
+        this(Runtime.getRuntime().availableProcessors());
+    }
+
+    public FileChunker(int threads) {
+        this(threads, SEGMENT_SIZE);
+    }
+
+    /** A non-standard segment size gives non-standard chunks: for tests only. */
+    FileChunker(int threads, int segmentSize) {
+        if (threads < 1) {
+            throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        }
+        if (segmentSize < 1) {
+            throw new IllegalArgumentException("segmentSize must be >= 1, got " + segmentSize);
+        }
+        this.threads = threads;
+        this.segmentSize = segmentSize;
+    }
+
+    public int threads() {
+        return threads;
+    }
+
+    public ChunkedFile chunk(Path file) throws IOException {
+        return chunk(file, NO_PROGRESS);
+    }
+
+    /**
+     * Chunks {@code file} as it is when opened: its size is read once, and a file that shrinks while
+     * being read fails with {@link EOFException} (bytes appended meanwhile are ignored).
+     *
+     * @param progress receives the byte count of each finished segment (deltas, summing to the size);
+     *     called from worker threads, so it must be thread-safe
+     */
+    public ChunkedFile chunk(Path file, LongConsumer progress) throws IOException {
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+            long size = ch.size();
+            if (size <= segmentSize) {
+                byte[] buf = new byte[(int) size];
+                readFully(ch, buf, buf.length, 0);
+                return sequential(buf, buf.length, progress);
+            }
+            return parallel(ch, size, progress);
+        }
+    }
+
+    public ChunkedFile chunk(InputStream in) throws IOException {
+        return chunk(in, NO_PROGRESS);
+    }
+
+    /**
+     * Chunks a stream of unknown length on the calling thread, segment by segment, with the same
+     * boundaries as {@link #chunk(Path, LongConsumer)} gives for a file of the same bytes. Reads to
+     * the end of the stream but does not close it. Holds one segment buffer, grown as data arrives.
+     */
+    public ChunkedFile chunk(InputStream in, LongConsumer progress) throws IOException {
+        MessageDigest whole = ContentHash.sha256();
+        MessageDigest md = ContentHash.sha256();
+        int[] lengths = new int[GearChunker.maxChunks(segmentSize)];
+        byte[] buf = new byte[Math.min(segmentSize, 64 << 10)];
+        List<ChunkSpan> spans = new ArrayList<>();
+        long base = 0;
+        boolean eof = false;
+        while (!eof) {
+            int n = 0;
+            while (n < segmentSize) {
+                if (n == buf.length) {
+                    buf = Arrays.copyOf(buf, (int) Math.min(segmentSize, 2L * buf.length));
+                }
+                int r = in.read(buf, n, buf.length - n);
+                if (r < 0) {
+                    eof = true;
+                    break;
+                }
+                n += r;
+            }
+            if (n == 0) {
+                break;
+            }
+            whole.update(buf, 0, n);
+            spans.addAll(chunkSegment(buf, n, base, lengths, md));
+            base += n;
+            progress.accept(n);
+        }
+        return new ChunkedFile(base, ContentHash.ofDigest(whole), spans);
+    }
+
+    private static ChunkedFile sequential(byte[] buf, int length, LongConsumer progress) {
+        MessageDigest whole = ContentHash.sha256();
+        whole.update(buf, 0, length);
+        List<ChunkSpan> spans = chunkSegment(buf, length, 0, new int[GearChunker.maxChunks(length)], ContentHash.sha256());
+        if (length > 0) {
+            progress.accept(length);
+        }
+        return new ChunkedFile(length, ContentHash.ofDigest(whole), spans);
+    }
+
+    private static List<ChunkSpan> chunkSegment(byte[] buf, int length, long base, int[] lengths, MessageDigest md) {
+        int count = GearChunker.chunkLengths(buf, 0, length, lengths);
+        List<ChunkSpan> spans = new ArrayList<>(count);
+        int pos = 0;
+        for (int i = 0; i < count; i++) {
+            md.update(buf, pos, lengths[i]);
+            spans.add(new ChunkSpan(base + pos, lengths[i], ContentHash.ofDigest(md)));
+            pos += lengths[i];
+        }
+        return spans;
+    }
+
+    /** A segment buffer shared by its chunking worker and the whole-file digester; freed when both are done. */
+    private static final class Segment {
+        final long position;
+        final int length;
+        final byte[] buffer;
+        final CompletableFuture<Void> read = new CompletableFuture<>();
+        private final AtomicInteger holders = new AtomicInteger(2);
+
+        Segment(long position, int length, byte[] buffer) {
+            this.position = position;
+            this.length = length;
+            this.buffer = buffer;
+        }
+
+        void release(BlockingQueue<byte[]> free) {
+            if (holders.decrementAndGet() == 0) {
+                free.add(buffer);
+            }
+        }
+    }
+
+    private static final Segment END = new Segment(0, 0, new byte[0]);
+
+    private ChunkedFile parallel(FileChannel ch, long size, LongConsumer progress) throws IOException {
+        int segments = (int) ((size + segmentSize - 1) / segmentSize);
+        int workers = Math.min(threads, segments);
+        int maxBuffers = workers + 2;
+        BlockingQueue<byte[]> free = new ArrayBlockingQueue<>(maxBuffers);
+        BlockingQueue<Segment> toDigest = new LinkedBlockingQueue<>();
+        AtomicReference<Throwable> failure = new AtomicReference<>();
+        MessageDigest whole = ContentHash.sha256();
+        List<Future<List<ChunkSpan>>> results = new ArrayList<>(segments);
+        boolean interrupted = false;
+
+        Thread digester = Thread.ofPlatform().name("strata-file-sha256").daemon().start(() -> {
+            // Runs until END even after a failure, releasing every buffer, so the producer never blocks forever.
+            for (Segment seg = takeUninterruptibly(toDigest); seg != END; seg = takeUninterruptibly(toDigest)) {
+                try {
+                    seg.read.join();
+                    if (failure.get() == null) {
+                        whole.update(seg.buffer, 0, seg.length);
+                    }
+                } catch (CompletionException e) {
+                    // The worker that read this segment recorded the failure.
+                } finally {
+                    seg.release(free);
+                }
+            }
+        });
+        try {
+            try (ExecutorService pool = Executors.newFixedThreadPool(workers, Thread.ofPlatform().name("strata-chunker-", 0).daemon().factory())) {
+                try {
+                    int allocated = 0;
+                    for (int k = 0; k < segments && failure.get() == null; k++) {
+                        byte[] buf = free.poll();
+                        if (buf == null) {
+                            if (allocated < maxBuffers) {
+                                buf = new byte[segmentSize];
+                                allocated++;
+                            } else {
+                                buf = free.take();
+                            }
+                        }
+                        long position = (long) k * segmentSize;
+                        Segment seg = new Segment(position, (int) Math.min(segmentSize, size - position), buf);
+                        results.add(pool.submit(() -> chunkSegment(ch, seg, free, failure, progress)));
+                        toDigest.add(seg);
+                    }
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                    failure.compareAndSet(null, new InterruptedIOException("interrupted while chunking"));
+                } finally {
+                    toDigest.add(END);
+                }
+            } // close() waits for the submitted segments, at most maxBuffers of them still running
+        } finally {
+            while (true) {
+                try {
+                    digester.join();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        Throwable t = failure.get();
+        if (t != null) {
+            switch (t) {
+                case IOException io -> throw io;
+                case RuntimeException re -> throw re;
+                case Error err -> throw err;
+                default -> throw new IOException(t);
+            }
+        }
+        List<ChunkSpan> spans = new ArrayList<>();
+        for (Future<List<ChunkSpan>> f : results) {
+            try {
+                spans.addAll(f.get());
+            } catch (InterruptedException | ExecutionException e) {
+                throw new IllegalStateException("segment finished without a result", e);
+            }
+        }
+        return new ChunkedFile(size, ContentHash.ofDigest(whole), spans);
+    }
+
+    private List<ChunkSpan> chunkSegment(FileChannel ch, Segment seg, BlockingQueue<byte[]> free,
+                                         AtomicReference<Throwable> failure, LongConsumer progress) throws IOException {
+        try {
+            readFully(ch, seg.buffer, seg.length, seg.position);
+            seg.read.complete(null);
+            int[] lengths = new int[GearChunker.maxChunks(seg.length)];
+            List<ChunkSpan> spans = chunkSegment(seg.buffer, seg.length, seg.position, lengths, ContentHash.sha256());
+            progress.accept(seg.length);
+            return spans;
+        } catch (Throwable t) {
+            failure.compareAndSet(null, t);
+            seg.read.completeExceptionally(t);
+            throw t;
+        } finally {
+            seg.release(free);
+        }
+    }
+
+    private static void readFully(FileChannel ch, byte[] buf, int length, long position) throws IOException {
+        ByteBuffer bb = ByteBuffer.wrap(buf, 0, length);
+        while (bb.hasRemaining()) {
+            int start = bb.position();
+            bb.limit(Math.min(length, start + READ_SLICE));
+            int n = ch.read(bb, position + start);
+            if (n < 0) {
+                throw new EOFException("file shrank while being chunked: no data at offset " + (position + start));
+            }
+            bb.limit(length);
+        }
+    }
+
+    private static Segment takeUninterruptibly(BlockingQueue<Segment> queue) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return queue.take();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
