@@ -531,10 +531,13 @@ public final class LocalPackStore implements ChunkStore {
         // Resume the largest clean unsealed pack with room left; seal every other unsealed one.
         unsealed.sort(Comparator.comparingLong((PackRecovery.Recovered r) -> r.pack().size).reversed());
         for (PackRecovery.Recovered r : unsealed) {
-            if (active == null && !r.repaired() && r.pack().size < options.targetPackBytes() && writable(r.pack())) {
+            if (active == null && !r.repaired() && r.pack().size < options.targetPackBytes() && r.writable()) {
                 active = r.pack();
                 activeEntries = new ArrayList<>(r.entries());
                 continue;
+            }
+            if (!r.writable()) {
+                continue; // a read-only pack stays unsealed and readable; a writable open seals it
             }
             try {
                 seal(r.pack(), r.entries());
@@ -542,10 +545,6 @@ public final class LocalPackStore implements ChunkStore {
                 // A read-only or full disk: the pack stays unsealed and readable; the next open retries.
             }
         }
-    }
-
-    private static boolean writable(Pack p) {
-        return Files.isWritable(p.path);
     }
 
     private void ensureOpen() {

@@ -24,7 +24,7 @@ import java.util.Set;
  */
 final class PackRecovery {
     /** A pack ready for the store: its entries, and whether bytes past them had to be cut. */
-    record Recovered(Pack pack, List<IndexEntry> entries, boolean repaired) {}
+    record Recovered(Pack pack, List<IndexEntry> entries, boolean repaired, boolean writable) {}
 
     private static final Set<OpenOption> READ_WRITE = Set.of(StandardOpenOption.READ, StandardOpenOption.WRITE);
     private static final Set<OpenOption> READ_ONLY = Set.of(StandardOpenOption.READ);
@@ -66,7 +66,7 @@ final class PackRecovery {
             }
             List<IndexEntry> footer = PackScan.readFooter(ch, size);
             if (footer != null) {
-                return new Recovered(new Pack(id, file, ch, size, footer.size(), true), footer, false);
+                return new Recovered(new Pack(id, file, ch, size, footer.size(), true), footer, false, writable);
             }
             PackScan.Result scan = PackScan.scan(ch, size);
             boolean repaired = false;
@@ -81,7 +81,7 @@ final class PackRecovery {
                 Files.delete(file);
                 return null;
             }
-            return new Recovered(new Pack(id, file, ch, scan.validEnd(), scan.entries().size(), false), scan.entries(), repaired);
+            return new Recovered(new Pack(id, file, ch, scan.validEnd(), scan.entries().size(), false), scan.entries(), repaired, writable);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;
