@@ -212,7 +212,8 @@ public final class LocalPackStore implements ChunkStore {
             long freed = 0;
             for (Pack p : old) {
                 freed += p.size;
-                deleteFile(p);
+                unlink(p);
+                release(p);
             }
             return new RepackResult(old.size(), kept.size(), dropped.size(), freed - copiedBytes);
         } finally {
@@ -230,10 +231,11 @@ public final class LocalPackStore implements ChunkStore {
                 retireActive();
             }
             List<IndexEntry> entries = readIndex(p);
-            deleteFile(p);
+            unlink(p);
             for (IndexEntry e : entries) {
                 index.computeIfPresent(e.id(), (k, loc) -> loc.pack() == p ? null : loc);
             }
+            release(p);
         } finally {
             writeLock.unlock();
         }
@@ -268,7 +270,6 @@ public final class LocalPackStore implements ChunkStore {
     @Override
     public EncodedChunk getEncoded(ContentHash id) {
         ensureOpen();
-        // A repack or deletePack may close the pack under us; the map then names the new home.
         for (int attempt = 0; ; attempt++) {
             Location loc = index.get(id);
             if (loc == null) {
@@ -277,10 +278,24 @@ public final class LocalPackStore implements ChunkStore {
             try {
                 return readEncoded(id, loc);
             } catch (StorageException e) {
-                if (!(e.getCause() instanceof ClosedChannelException) || attempt >= 3) {
+                // The channel was closed under us: by repack/deletePack (the index now names the
+                // chunk's new home, or nothing), or by an interrupted thread (revive and retry).
+                if (!(e.getCause() instanceof ClosedChannelException) || attempt >= 3 || Thread.currentThread().isInterrupted()) {
+                    reviveIfInUse(loc.pack());
                     throw e;
                 }
                 ensureOpen();
+                reviveIfInUse(loc.pack());
+            }
+        }
+    }
+
+    private void reviveIfInUse(Pack p) {
+        if (!closed && packs.get(p.id) == p) {
+            try {
+                p.revive(options.opener());
+            } catch (IOException e) {
+                throw new StorageException("cannot reopen " + p.path + ": " + e, e);
             }
         }
     }
@@ -382,6 +397,7 @@ public final class LocalPackStore implements ChunkStore {
             active = createPack();
             activeEntries = new ArrayList<>();
         }
+        reviveIfInUse(active); // an interrupted writer closes the channel; the next put goes on
         return active;
     }
 
@@ -411,7 +427,7 @@ public final class LocalPackStore implements ChunkStore {
             }
             throw new StorageException("cannot create a pack file in " + sub + ": " + e, e);
         }
-        Pack p = new Pack(id, path, ch, PackFormat.FILE_HEADER_LENGTH, 0, false);
+        Pack p = new Pack(id, path, ch, true, PackFormat.FILE_HEADER_LENGTH, 0, false);
         packs.put(id, p);
         return p;
     }
@@ -469,6 +485,7 @@ public final class LocalPackStore implements ChunkStore {
     private void flushLocked() {
         try {
             if (active != null) {
+                active.revive(options.opener());
                 active.channel.force(false);
             }
             for (Path d : List.copyOf(dirtyDirs)) {
@@ -480,13 +497,18 @@ public final class LocalPackStore implements ChunkStore {
         }
     }
 
-    private void deleteFile(Pack p) {
+    /** Deletes the file; open channels keep reading it until {@link #release}. */
+    private static void unlink(Pack p) {
         try {
             Files.deleteIfExists(p.path);
             fsyncDirectory(p.path.getParent());
         } catch (IOException e) {
             throw new StorageException("cannot delete " + p.path + ": " + e, e);
         }
+    }
+
+    /** Forgets a pack once the index no longer names it; readers still on it retry via the index. */
+    private void release(Pack p) {
         packs.remove(p.id);
         closeQuietly(p.channel);
     }

@@ -66,7 +66,7 @@ final class PackRecovery {
             }
             List<IndexEntry> footer = PackScan.readFooter(ch, size);
             if (footer != null) {
-                return new Recovered(new Pack(id, file, ch, size, footer.size(), true), footer, false, writable);
+                return new Recovered(new Pack(id, file, ch, writable, size, footer.size(), true), footer, false, writable);
             }
             PackScan.Result scan = PackScan.scan(ch, size);
             boolean repaired = false;
@@ -81,7 +81,7 @@ final class PackRecovery {
                 Files.delete(file);
                 return null;
             }
-            return new Recovered(new Pack(id, file, ch, scan.validEnd(), scan.entries().size(), false), scan.entries(), repaired, writable);
+            return new Recovered(new Pack(id, file, ch, writable, scan.validEnd(), scan.entries().size(), false), scan.entries(), repaired, writable);
         } catch (IOException | RuntimeException e) {
             ch.close();
             throw e;

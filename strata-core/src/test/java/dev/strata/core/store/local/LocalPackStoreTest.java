@@ -100,6 +100,32 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
         assertStored(c);
     }
 
+    @Test
+    void anInterruptedReaderDoesNotBreakThePackForOthers() {
+        List<TestChunks> chunks = putMany(10, 2000);
+        Thread.currentThread().interrupt(); // FileChannel closes itself when an interrupted thread uses it
+        try {
+            assertThrows(StorageException.class, () -> store.get(chunks.get(0).id()));
+        } finally {
+            assertTrue(Thread.interrupted(), "the interrupt is left for the caller to see");
+        }
+        chunks.forEach(this::assertStored);
+        TestChunks interrupted = TestChunks.random(random, 500);
+        Thread.currentThread().interrupt();
+        try {
+            assertThrows(StorageException.class, () -> store.put(interrupted.id(), interrupted.encoded()));
+        } finally {
+            Thread.interrupted();
+        }
+        assertFalse(store.exists(interrupted.id()));
+        TestChunks more = TestChunks.random(random, 500);
+        assertTrue(store.put(more.id(), more.encoded()), "writes go on after an interrupted one");
+        store.flush();
+        chunks.forEach(this::assertStored);
+        reopen();
+        assertStored(more);
+    }
+
     // ---- crash recovery ------------------------------------------------------------------------
 
     /** A flushed single-pack store: its chunks in file order, entry ends, and the pack's bytes. */
