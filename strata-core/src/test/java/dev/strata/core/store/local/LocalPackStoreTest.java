@@ -8,7 +8,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
+import dev.strata.core.InvalidInputException;
 import dev.strata.core.StorageException;
+import dev.strata.core.codec.Codecs;
+import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.pack.EntryHeader;
 import dev.strata.core.pack.PackFormat;
 import dev.strata.core.store.ChunkInfo;
@@ -292,6 +295,14 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
         ch.read(b, at);
         flipped = b.get(0);
         ch.write(ByteBuffer.wrap(new byte[] {(byte) (flipped ^ mask)}), at);
+    }
+
+    @Test
+    void oversizedChunksAreRejectedAsInvalidInput() {
+        TestChunks c = TestChunks.random(random, 10);
+        EncodedChunk huge = new EncodedChunk(dev.strata.core.Codec.ZSTD, Codecs.MAX_RAW_LENGTH + 1, new byte[10]);
+        assertThrows(InvalidInputException.class, () -> store.put(c.id(), huge));
+        assertFalse(store.exists(c.id()));
     }
 
     // ---- disk faults -----------------------------------------------------------------------------
