@@ -21,8 +21,17 @@ import java.util.function.Predicate;
  *       absent ids throw {@link dev.strata.core.NotFoundException}.</li>
  *   <li>{@link #repack} copies the entries that {@code keep} accepts out of the named packs, makes
  *       the copies durable, and only then deletes the packs: a crash leaves duplicates, never loss.</li>
+ *   <li>{@link #repack} and {@link #deletePack} throw {@link dev.strata.core.NotFoundException} for
+ *       an unknown pack id, before changing anything.</li>
+ *   <li>A full disk or unwritable medium fails the write with {@link dev.strata.core.StorageException}
+ *       and leaves the store consistent: earlier chunks stay readable, later puts may succeed.</li>
+ *   <li>{@link #close} makes puts durable as {@link #flush} does, then releases resources; the
+ *       store is unusable afterwards. Opening the same location again sees every durable chunk.</li>
  *   <li>Implementations are thread-safe.</li>
  * </ul>
+ *
+ * <p>Test support (strata-core test-jar): {@code ChunkStoreConformanceTest} to extend, and
+ * {@code FaultyChunkStore}, a decorator that fails chosen operations on demand.
  */
 public interface ChunkStore extends Closeable {
 

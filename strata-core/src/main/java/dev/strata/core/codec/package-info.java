@@ -1,0 +1,8 @@
+/**
+ * Chunk codecs: how a chunk's bytes are encoded at rest and on the wire ({@link dev.strata.core.Codec}).
+ *
+ * <p>Start at {@link dev.strata.core.codec.Codecs}: {@code compressOrRaw} picks the codec for fresh
+ * bytes, {@code decode} turns stored bytes back into raw bytes without trusting their declared
+ * sizes, and {@code verify} adds the id check every read path needs (ARCHITECTURE invariant 1).
+ */
+package dev.strata.core.codec;
