@@ -12,5 +12,5 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 && ! command -v initdb 
 fi
 
 echo "== Java: build and test (JDK: $JAVA_HOME)"
-mvn -B -ntp install
+mvn -B -ntp verify
 echo "== all tests passed"

@@ -14,6 +14,7 @@ import picocli.CommandLine.Parameters;
         description = "Write one file of a revision (or a byte range of it) to standard output.")
 final class CatCommand implements Callable<Integer> {
     @Mixin Cli.ServerOptions server = new Cli.ServerOptions();
+    @picocli.CommandLine.ParentCommand Main main;
 
     @Parameters(index = "0", paramLabel = "REPO@REV") String what;
     @Parameters(index = "1", paramLabel = "PATH") String path;
@@ -28,9 +29,9 @@ final class CatCommand implements Callable<Integer> {
                 + StrataClient.encodePath(Names.path(path)) + "?rev=" + StrataClient.q(rr.revOrDefault()),
                 range == null ? null : "bytes=" + range);
         try (InputStream in = r.body()) {
-            in.transferTo(System.out);
+            in.transferTo(main.stdout);
         }
-        System.out.flush();
+        main.stdout.flush();
         return 0;
     }
 }

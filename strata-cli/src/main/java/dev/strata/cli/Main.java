@@ -18,6 +18,9 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Raw standard output, for commands that write bytes (cat). */
+    java.io.OutputStream stdout = System.out;
+
     @Override
     public void run() {
         spec.commandLine().usage(System.err);
@@ -28,13 +31,15 @@ public final class Main implements Runnable {
     }
 
     public static int run(String... args) {
-        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+        return run(System.out, new java.io.PrintWriter(System.err, true), args);
     }
 
     /** Runs one command with the given output streams (tests and embedding). */
-    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-        CommandLine cl = new CommandLine(new Main());
-        cl.setOut(out);
+    public static int run(java.io.OutputStream stdout, java.io.PrintWriter err, String... args) {
+        Main main = new Main();
+        main.stdout = stdout;
+        CommandLine cl = new CommandLine(main);
+        cl.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(stdout, java.nio.charset.StandardCharsets.UTF_8), true));
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> Cli.report(e, cmd));
         return cl.execute(args);

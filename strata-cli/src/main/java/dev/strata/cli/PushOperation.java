@@ -232,7 +232,7 @@ final class PushOperation {
                         throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
                     }
                 }
-                ChunkFrames.write(out, id, Codecs.compress(buf.array()));
+                ChunkFrames.write(out, id, Codecs.compressOrRaw(buf.array()));
             }
         } finally {
             for (FileChannel ch : open.values()) {

@@ -22,7 +22,7 @@ final class CliRunner {
     }
 
     Run run(String... args) {
-        StringWriter out = new StringWriter();
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
         StringWriter err = new StringWriter();
         List<String> all = new ArrayList<>(List.of(args));
         // --url is an option of every subcommand that talks to a server: insert it after the command words.
@@ -34,8 +34,8 @@ final class CliRunner {
         if (!args[0].equals("serve")) {
             all.add(at, "--url=" + url);
         }
-        int exit = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), all.toArray(String[]::new));
-        return new Run(exit, out.toString(), err.toString());
+        int exit = Main.run(out, new PrintWriter(err, true), all.toArray(String[]::new));
+        return new Run(exit, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString());
     }
 
     /** Runs and requires exit status 0. */

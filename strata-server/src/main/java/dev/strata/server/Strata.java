@@ -4,7 +4,7 @@ import dev.strata.catalog.Catalog;
 import dev.strata.catalog.Catalogs;
 import dev.strata.core.StorageException;
 import dev.strata.core.store.ChunkStore;
-import dev.strata.core.store.LocalPackStore;
+import dev.strata.core.store.local.LocalPackStore;
 import dev.strata.service.ContentReader;
 import dev.strata.service.GarbageCollector;
 import dev.strata.service.Queries;
@@ -48,7 +48,7 @@ public final class Strata implements AutoCloseable {
         if (!Files.isWritable(data)) {
             throw new StorageException("data directory " + data + " is not writable", null);
         }
-        ChunkStore store = LocalPackStore.open(config.chunkDir(), config.packSizeBytes());
+        ChunkStore store = LocalPackStore.open(config.chunkDir(), LocalPackStore.Options.defaults().withTargetPackBytes(config.packSizeBytes()));
         try {
             Catalog catalog = Catalogs.open(config.catalogUrl());
             return new Strata(store, catalog, Clock.systemUTC());
