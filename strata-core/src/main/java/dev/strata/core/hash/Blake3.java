@@ -56,15 +56,13 @@ public final class Blake3 {
       try {
         impl = NativeImpl.load();
       } catch (Throwable t) {
-        failure = t.toString();
+        failure = t instanceof NoLibraryException ? t.getMessage() : t.toString();
         if (mode.equals("native")) {
           throw new ExceptionInInitializerError(
               new IllegalStateException("-Dstrata.blake3=native but the native BLAKE3 library did not load: " + t, t));
         }
-        if (!(t instanceof NoLibraryException)) {
-          System.getLogger(Blake3.class.getName()).log(System.Logger.Level.WARNING,
-              "native BLAKE3 unavailable, using the pure-Java fallback: " + t);
-        }
+        System.getLogger(Blake3.class.getName()).log(System.Logger.Level.WARNING,
+            "native BLAKE3 unavailable, using the much slower pure-Java fallback: " + t.getMessage());
       }
     }
     IMPL = impl != null ? impl : JavaImpl.INSTANCE;
