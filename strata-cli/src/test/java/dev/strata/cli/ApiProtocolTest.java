@@ -75,7 +75,7 @@ class ApiProtocolTest {
         HttpResponse<byte[]> whole = send(req(path));
         assertEquals(200, whole.statusCode());
         assertArrayEquals(content, whole.body());
-        assertEquals(ContentHash.of(content).hex(), whole.headers().firstValue("X-Strata-Sha256").orElseThrow());
+        assertEquals(ContentHash.sha256Of(content).hex(), whole.headers().firstValue("X-Strata-Sha256").orElseThrow());
     }
 
     @Test

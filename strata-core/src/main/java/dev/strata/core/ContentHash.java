@@ -6,8 +6,10 @@ import java.util.Arrays;
 import java.util.HexFormat;
 
 /**
- * A SHA-256 digest of content. Used for chunk ids (hash of the decoded chunk bytes, ARCHITECTURE
- * invariant 1), manifest ids and whole-file digests. Why SHA-256: docs/decisions/0002-chunk-hash.md.
+ * A 32-byte hash of content. Chunk ids (the hash of the decoded chunk bytes, ARCHITECTURE
+ * invariant 1) and manifest ids are BLAKE3-256 ({@link #of}); whole-file digests are SHA-256
+ * ({@link #sha256Of}, {@link #sha256()}) because S3 ETags and Hugging Face LFS oids need them.
+ * Why: docs/decisions/0002-chunk-hash.md.
  */
 public final class ContentHash implements Comparable<ContentHash> {
     public static final int LENGTH = 32;
@@ -42,14 +44,19 @@ public final class ContentHash implements Comparable<ContentHash> {
         }
     }
 
+    /** BLAKE3-256 of {@code data}: the id of a chunk or manifest. */
     public static ContentHash of(byte[] data) {
         return of(data, 0, data.length);
     }
 
+    /** BLAKE3-256 of {@code data[offset, offset+length)}: the id of a chunk or manifest. */
     public static ContentHash of(byte[] data, int offset, int length) {
-        MessageDigest md = sha256();
-        md.update(data, offset, length);
-        return new ContentHash(md.digest());
+        return new ContentHash(dev.strata.core.hash.Blake3.hash(data, offset, length));
+    }
+
+    /** SHA-256 of {@code data}: a whole-file digest. */
+    public static ContentHash sha256Of(byte[] data) {
+        return new ContentHash(sha256().digest(data));
     }
 
     /** A fresh SHA-256 digest (JDK provider; uses SHA-NI where the CPU has it). */

@@ -108,7 +108,6 @@ public final class FileChunker {
      */
     public ChunkedFile chunk(InputStream in, LongConsumer progress) throws IOException {
         MessageDigest whole = ContentHash.sha256();
-        MessageDigest md = ContentHash.sha256();
         int[] lengths = new int[GearChunker.maxChunks(segmentSize)];
         byte[] buf = new byte[Math.min(segmentSize, 64 << 10)];
         List<ChunkSpan> spans = new ArrayList<>();
@@ -131,7 +130,7 @@ public final class FileChunker {
                 break;
             }
             whole.update(buf, 0, n);
-            spans.addAll(chunkSegment(buf, n, base, lengths, md));
+            spans.addAll(chunkSegment(buf, n, base, lengths));
             base += n;
             progress.accept(n);
         }
@@ -141,20 +140,20 @@ public final class FileChunker {
     private static ChunkedFile sequential(byte[] buf, int length, LongConsumer progress) {
         MessageDigest whole = ContentHash.sha256();
         whole.update(buf, 0, length);
-        List<ChunkSpan> spans = chunkSegment(buf, length, 0, new int[GearChunker.maxChunks(length)], ContentHash.sha256());
+        List<ChunkSpan> spans = chunkSegment(buf, length, 0, new int[GearChunker.maxChunks(length)]);
         if (length > 0) {
             progress.accept(length);
         }
         return new ChunkedFile(length, ContentHash.ofDigest(whole), spans);
     }
 
-    private static List<ChunkSpan> chunkSegment(byte[] buf, int length, long base, int[] lengths, MessageDigest md) {
+    /** Cuts one segment and computes each chunk's id (BLAKE3 of its bytes). */
+    private static List<ChunkSpan> chunkSegment(byte[] buf, int length, long base, int[] lengths) {
         int count = GearChunker.chunkLengths(buf, 0, length, lengths);
         List<ChunkSpan> spans = new ArrayList<>(count);
         int pos = 0;
         for (int i = 0; i < count; i++) {
-            md.update(buf, pos, lengths[i]);
-            spans.add(new ChunkSpan(base + pos, lengths[i], ContentHash.ofDigest(md)));
+            spans.add(new ChunkSpan(base + pos, lengths[i], ContentHash.of(buf, pos, lengths[i])));
             pos += lengths[i];
         }
         return spans;
@@ -274,7 +273,7 @@ public final class FileChunker {
             readFully(ch, seg.buffer, seg.length, seg.position);
             seg.read.complete(null);
             int[] lengths = new int[GearChunker.maxChunks(seg.length)];
-            List<ChunkSpan> spans = chunkSegment(seg.buffer, seg.length, seg.position, lengths, ContentHash.sha256());
+            List<ChunkSpan> spans = chunkSegment(seg.buffer, seg.length, seg.position, lengths);
             progress.accept(seg.length);
             return spans;
         } catch (Throwable t) {

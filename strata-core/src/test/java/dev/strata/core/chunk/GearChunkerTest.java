@@ -48,7 +48,7 @@ class GearChunkerTest {
             bigEndian.putLong(g);
         }
         assertEquals("8d07c6f490ac08801f9dbedec4cd9636eb54bcff3b6489c12fbe5fcc85b7ef26",
-                ContentHash.of(bigEndian.array()).hex());
+                ContentHash.sha256Of(bigEndian.array()).hex());
     }
 
     @Test
@@ -62,7 +62,7 @@ class GearChunkerTest {
     @Test
     void boundariesOfSeededDataArePinned() {
         byte[] data = seeded(42, 4 << 20);
-        assertEquals("32224c8dd342347121a61bb104f46f42f2097b5e4850f45e532609bd2fb78c66", ContentHash.of(data).hex());
+        assertEquals("32224c8dd342347121a61bb104f46f42f2097b5e4850f45e532609bd2fb78c66", ContentHash.sha256Of(data).hex());
         int[] expected = {
             93894, 78380, 75105, 20280, 90491, 94507, 101045, 68092, 23744, 101672, 28439, 63891, 71931, 116334,
             71717, 76782, 71532, 56722, 24019, 92307, 98822, 79899, 72378, 73156, 92881, 44267, 92507, 118298,
