@@ -14,9 +14,12 @@ final class GcCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.ServerOptions server = new Cli.ServerOptions();
 
+    @picocli.CommandLine.Option(names = "--full", description = "Rewrite every pack holding any garbage (default: only packs under 50% live).")
+    boolean full;
+
     @Override
     public Integer call() {
-        JsonNode r = server.client().post("/api/v1/admin/gc", StrataClient.JSON.createObjectNode());
+        JsonNode r = server.client().post("/api/v1/admin/gc" + (full ? "?full=true" : ""), StrataClient.JSON.createObjectNode());
         if (server.json) {
             Cli.printJson(spec, r);
         } else {

@@ -119,6 +119,18 @@ class EndToEndTest {
         assertEquals(2, stats.path("branches").asInt());
         assertEquals(1, stats.path("tags").asInt());
 
+        // An adapter in another repository links to the exact base version it was trained on.
+        cli.ok("repo", "create", "lab/chimera-lora");
+        Path adapter = tmp.resolve("adapter");
+        Files.createDirectories(adapter);
+        Files.write(adapter.resolve("adapter.safetensors"), TestData.bf16(9, 200_000));
+        String lora = cli.ok("push", adapter.toString(), "lab/chimera-lora@main", "-m", "rank 8",
+                "--lineage", "adapter_of=lab/chimera@v1", "--json").json().path("commit").path("id").asText();
+        JsonNode derived = cli.ok("find", "lab/chimera-lora", "--derived-from", "lab/chimera@v1", "--json").json();
+        assertEquals(1, derived.size());
+        assertEquals(lora, derived.get(0).path("id").asText());
+        assertEquals(3, cli.run("find", "lab/chimera-lora", "--derived-from", "lab/chimera@run-43").exit(), "not derived from step 1000");
+
         // A single range of a file, as a tensor reader would fetch it.
         CliRunner.Run cat = cli.ok("cat", "lab/chimera@v1", "config.json", "--range", "1-8");
         assertEquals("\"layers\"", cat.out());

@@ -346,7 +346,8 @@ public final class ApiServer implements AutoCloseable {
         });
 
         // ---- administration
-        route(HandlerType.POST, PREFIX + "/admin/gc", Action.ADMIN, Scope.SERVER, ctx -> ctx.json(JsonViews.gc(strata.gc().run())));
+        route(HandlerType.POST, PREFIX + "/admin/gc", Action.ADMIN, Scope.SERVER, ctx -> ctx.json(JsonViews.gc(
+                "true".equals(ctx.queryParam("full")) ? strata.gc().run(1.0) : strata.gc().run())));
         route(HandlerType.GET, PREFIX + "/admin/transfer-stats", Action.ADMIN, Scope.SERVER, ctx -> {
             Uploads.TransferStats t = strata.uploads().transferStats();
             ctx.json(JsonViews.MAPPER.createObjectNode().put("chunk_bytes_received", t.chunkBytesReceived())

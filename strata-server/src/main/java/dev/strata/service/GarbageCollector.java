@@ -48,7 +48,19 @@ public final class GarbageCollector {
     public record Report(int commitsExpired, long liveChunks, int packsDeleted, int packsRewritten,
                          long chunksDropped, long bytesFreed) {}
 
+    /** Collects with the default rewrite threshold. */
     public Report run() {
+        return run(REWRITE_BELOW);
+    }
+
+    /**
+     * Collects, rewriting every pack whose live fraction is below {@code rewriteBelow} (1.0: any
+     * pack with garbage, a "full" collection that frees every unreachable byte).
+     */
+    public Report run(double rewriteBelow) {
+        if (!(rewriteBelow >= 0 && rewriteBelow <= 1.0)) {
+            throw new dev.strata.core.InvalidInputException("rewrite threshold must be within 0..1");
+        }
         uploads.gcLock().writeLock().lock();
         try {
             Set<ContentHash> live = new HashSet<>();
@@ -96,7 +108,7 @@ public final class GarbageCollector {
                 if (t[0] == 0) {
                     empty++;
                     rewrite.add(p.packId());
-                } else if (t[0] < REWRITE_BELOW * t[1]) {
+                } else if (t[0] < rewriteBelow * t[1]) {
                     rewrite.add(p.packId());
                 }
             }
