@@ -21,7 +21,7 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * Mark and sweep over the whole store (docs/gc.md). Mark: every commit a ref keeps (tags keep
+ * Mark and sweep over the whole store (docs/decisions/0007-gc-and-retention.md). Mark: every commit a ref keeps (tags keep
  * their commit; a branch keeps its whole history, or its last N commits under a retention rule),
  * plus every chunk an open upload session holds. Commits no longer kept are marked expired
  * before any byte goes, so readers get "expired", never a damaged file. Sweep: packs with no live
