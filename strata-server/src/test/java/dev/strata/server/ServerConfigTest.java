@@ -1,0 +1,48 @@
+package dev.strata.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+
+import dev.strata.core.InvalidInputException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Settings precedence: defaults < config file < environment < flags. */
+class ServerConfigTest {
+    @TempDir Path tmp;
+
+    @Test
+    void defaultsAreLoopbackAndALocalDataDirectory() {
+        ServerConfig c = ServerConfig.resolve(Map.of("data", tmp.toString()), Map.of());
+        assertEquals("127.0.0.1", c.bind());
+        assertEquals(8470, c.port());
+        assertEquals("sqlite:" + tmp.resolve("catalog.db"), c.catalogUrl());
+        assertEquals(32L << 20, c.packSizeBytes());
+    }
+
+    @Test
+    void fileThenEnvironmentThenFlagsWin() throws Exception {
+        Files.writeString(tmp.resolve("strata.conf"), "port=9001\nbind=127.0.0.2\npack_size=2097152\n");
+        Map<String, String> flags = new HashMap<>(Map.of("data", tmp.toString()));
+        ServerConfig fromFile = ServerConfig.resolve(flags, Map.of());
+        assertEquals(9001, fromFile.port());
+        assertEquals("127.0.0.2", fromFile.bind());
+        assertEquals(2 << 20, fromFile.packSizeBytes());
+        ServerConfig fromEnv = ServerConfig.resolve(flags, Map.of("STRATA_PORT", "9002"));
+        assertEquals(9002, fromEnv.port());
+        assertEquals("127.0.0.2", fromEnv.bind());
+        flags.put("port", "9003");
+        assertEquals(9003, ServerConfig.resolve(flags, Map.of("STRATA_PORT", "9002")).port());
+    }
+
+    @Test
+    void badValuesAreClearErrors() {
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("data", tmp.toString(), "port", "http"), Map.of()));
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("data", tmp.toString(), "port", "70000"), Map.of()));
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("config", tmp.resolve("missing.conf").toString()), Map.of()));
+    }
+}
