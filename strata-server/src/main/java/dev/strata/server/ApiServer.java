@@ -65,6 +65,19 @@ public final class ApiServer implements AutoCloseable {
     private final Strata strata;
     private final AccessPolicy policy;
     private final Javalin app;
+    private final List<RouteInfo> routes = new ArrayList<>();
+
+    /**
+     * One registered route: the HTTP method, the Javalin path (with {@link #PREFIX}) and the action
+     * the authorisation point checks. {@link OpenApiSpecTest} compares these with docs/openapi.yaml.
+     */
+    record RouteInfo(String method, String path, Action action) {
+        /** The path as OpenAPI writes it: relative to the {@code /api/v1} server, {@code <p>} as {@code {p}}. */
+        String openApiPath() {
+            String p = path.startsWith(PREFIX) ? path.substring(PREFIX.length()) : path;
+            return p.replaceAll("<([^>]+)>", "{$1}");
+        }
+    }
 
     public ApiServer(Strata strata, AccessPolicy policy) {
         this.strata = strata;
@@ -102,11 +115,17 @@ public final class ApiServer implements AutoCloseable {
         app.stop();
     }
 
+    /** Every route registered, in registration order. */
+    List<RouteInfo> routes() {
+        return List.copyOf(routes);
+    }
+
     // ---- the single authentication and authorisation point
 
     private enum Scope { PUBLIC, SERVER, REPO }
 
     private void route(HandlerType method, String path, Action action, Scope scope, Handler handler) {
+        routes.add(new RouteInfo(method.name(), path, action));
         app.addHttpHandler(method, path, ctx -> {
             Principal p = authenticate(ctx);
             if (scope != Scope.PUBLIC) {
