@@ -28,13 +28,34 @@ final class Cli {
         @CommandLine.Option(names = "--json", description = "Print machine-readable JSON (stable snake_case keys).")
         boolean json;
 
+        private StrataClient client;
+
+        /** The command's client, created once; {@link Main} closes it when the command ends. */
         StrataClient client() {
+            if (client == null) {
+                client = newClient();
+                OPEN.get().add(client);
+            }
+            return client;
+        }
+
+        private StrataClient newClient() {
             Properties cfg = userConfig();
             String u = url != null ? url : System.getenv("STRATA_URL") != null ? System.getenv("STRATA_URL")
                     : cfg.getProperty("url", "http://127.0.0.1:8470");
             String token = System.getenv("STRATA_TOKEN") != null ? System.getenv("STRATA_TOKEN") : cfg.getProperty("token");
             return new StrataClient(u, token);
         }
+    }
+
+    /** Clients opened by the command running on this thread (commands run on their caller's thread). */
+    private static final ThreadLocal<java.util.List<StrataClient>> OPEN = ThreadLocal.withInitial(java.util.ArrayList::new);
+
+    static void closeClients() {
+        for (StrataClient c : OPEN.get()) {
+            c.close();
+        }
+        OPEN.remove();
     }
 
     static Properties userConfig() {

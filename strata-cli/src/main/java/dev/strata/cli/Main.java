@@ -27,6 +27,10 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // The JDK HTTP client reads responses in 16 KiB buffers by default; chunk streams want larger ones.
+        if (System.getProperty("jdk.httpclient.bufsize") == null) {
+            System.setProperty("jdk.httpclient.bufsize", Integer.toString(1 << 20));
+        }
         System.exit(run(args));
     }
 
@@ -42,6 +46,10 @@ public final class Main implements Runnable {
         cl.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(stdout, java.nio.charset.StandardCharsets.UTF_8), true));
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> Cli.report(e, cmd));
-        return cl.execute(args);
+        try {
+            return cl.execute(args);
+        } finally {
+            Cli.closeClients();
+        }
     }
 }

@@ -12,7 +12,7 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "pull", mixinStandardHelpOptions = true,
-        description = {"Download a revision's files, bit-exact (every file's SHA-256 is checked before it lands).", "",
+        description = {"Download a revision's files, bit-exact: every chunk is verified against its id before the file lands.", "",
                 "Into a directory that already holds another version, only the chunks that differ are fetched."})
 final class PullCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
@@ -24,14 +24,17 @@ final class PullCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, description = "Target directory (default: the repository's name).")
     Path output;
 
-    @Option(names = "--threads", description = "Threads for hashing local files (default: number of cores).")
-    int threads = Runtime.getRuntime().availableProcessors();
+    @Option(names = "--threads", description = "Parallel chunk fetches and local hashing threads (default: 2 x cores).")
+    int threads = 2 * Runtime.getRuntime().availableProcessors();
+
+    @Option(names = "--verify-sha256", description = "Also check each file's whole-file SHA-256 (every chunk is always verified against its id).")
+    boolean verifySha256;
 
     @Override
     public Integer call() throws Exception {
         RepoRev rr = RepoRev.parse(what);
         Path out = output != null ? output : Path.of(rr.repo().substring(rr.repo().indexOf('/') + 1));
-        PullOperation.Result r = new PullOperation(server.client(), threads).run(rr.repo(), rr.revOrDefault(), out, !server.json);
+        PullOperation.Result r = new PullOperation(server.client(), threads, verifySha256).run(rr.repo(), rr.revOrDefault(), out, !server.json);
         if (server.json) {
             ObjectNode n = StrataClient.JSON.createObjectNode().put("commit", r.commit()).put("files", r.files())
                     .put("unchanged_files", r.skipped()).put("bytes", r.bytes()).put("fetched_bytes", r.fetchedBytes())

@@ -64,6 +64,30 @@ final class PushCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Chunking and upload threads (default: number of cores).")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    /** When chunks are compressed for the wire; the server stores what it receives and compacts later. */
+    enum WireCompression { auto, always, never }
+
+    @Option(names = "--compress", paramLabel = "WHEN",
+            description = {"Compress chunks (zstd-1) for the wire: auto (default: not when the server is on this machine,",
+                    "where compression costs more CPU than the link saves), always, never. Storage compression is the server's job."})
+    WireCompression compress = WireCompression.auto;
+
+    boolean compressOnWire(String url) {
+        return switch (compress) {
+            case always -> true;
+            case never -> false;
+            case auto -> !isLocal(java.net.URI.create(url).getHost());
+        };
+    }
+
+    static boolean isLocal(String host) {
+        if (host == null) {
+            return false;
+        }
+        String h = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
+        return h.equals("localhost") || h.startsWith("127.") || h.equals("::1");
+    }
+
     @Override
     public Integer call() throws Exception {
         RepoRev rr = RepoRev.parse(target);
@@ -83,7 +107,8 @@ final class PushCommand implements Callable<Integer> {
         }
         PushOperation.Request req = new PushOperation.Request(source, rr.repo(), rr.revOrDefault(),
                 message != null ? message : "push " + source.getFileName(), author != null ? author : System.getProperty("user.name"),
-                step, metrics == null ? Map.of() : metrics, metadata, lineage == null ? Map.of() : lineage, deletes, sync, threads);
+                step, metrics == null ? Map.of() : metrics, metadata, lineage == null ? Map.of() : lineage, deletes, sync, threads,
+                compressOnWire(server.client().baseUrl()));
         PushOperation.Result result = new PushOperation(server.client()).run(req, !server.json);
         if (server.json) {
             Cli.printJson(spec, result.toJson());

@@ -11,7 +11,9 @@ import dev.strata.core.Names;
 import dev.strata.core.chunk.ChunkSpan;
 import dev.strata.core.chunk.ChunkedFile;
 import dev.strata.core.chunk.FileChunker;
+import dev.strata.core.Codec;
 import dev.strata.core.codec.Codecs;
+import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.wire.ChunkFrames;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -50,7 +52,7 @@ final class PushOperation {
 
     record Request(Path source, String repo, String branch, String message, String author, Long step,
                    Map<String, Double> metrics, ObjectNode metadata, Map<String, String> lineage,
-                   List<String> deletes, boolean sync, int threads) {}
+                   List<String> deletes, boolean sync, int threads, boolean compress) {}
 
     record Result(JsonNode commit, int files, int changedFiles, long logicalBytes, long sentBytes, long sentChunks, long knownChunks) {
         ObjectNode toJson() {
@@ -87,6 +89,7 @@ final class PushOperation {
         }
         List<LocalFile> files = new ArrayList<>();
         FileChunker chunker = new FileChunker(req.threads());
+        Timing timing = new Timing();
         try (Progress bar = progress ? Progress.start("hashing", total) : Progress.start("", 0)) {
             for (Map.Entry<String, Path> e : sources.entrySet()) {
                 files.add(new LocalFile(e.getKey(), e.getValue(), chunker.chunk(e.getValue(), bar::add)));
@@ -101,6 +104,7 @@ final class PushOperation {
             }
         }
 
+        timing.mark("hash");
         String upload = client.post(repoPath + "/uploads", StrataClient.JSON.createObjectNode()).path("upload_id").asText();
         String sessionPath = repoPath + "/uploads/" + upload;
         // Unique chunk ids of changed files, in file order, with where to read each.
@@ -119,15 +123,17 @@ final class PushOperation {
             body.set("ids", q);
             client.post(sessionPath + "/missing", body).path("missing").forEach(n -> missing.add(ContentHash.fromHex(n.asText())));
         }
+        timing.mark("negotiate");
         long missingBytes = 0;
         for (ContentHash id : missing) {
             missingBytes += wanted.get(id).length();
         }
         long[] sent = new long[1];
         try (Progress bar = progress ? Progress.start("uploading", missingBytes) : Progress.start("", 0)) {
-            sent[0] = upload(sessionPath, wanted, missing, req.threads(), bar);
+            sent[0] = upload(sessionPath, wanted, missing, req.threads(), req.compress(), bar);
         }
 
+        timing.mark("upload");
         ArrayNode fileNodes = StrataClient.JSON.createArrayNode();
         for (LocalFile f : changed) {
             List<ChunkRef> refs = new ArrayList<>(f.chunks().chunks().size());
@@ -162,7 +168,10 @@ final class PushOperation {
             dev.strata.service.RepoRev target = dev.strata.service.RepoRev.parse(e.getValue());
             lin.addObject().put("relation", e.getKey()).put("repo", target.repo()).put("rev", target.revOrDefault());
         }
+        timing.mark("manifests");
         JsonNode created = client.post(repoPath + "/commits", commit);
+        timing.mark("commit");
+        timing.report("push");
         long logical = files.stream().mapToLong(f -> f.chunks().size()).sum();
         return new Result(created, files.size(), changed.size(), logical, sent[0], missing.size(), wanted.size() - missing.size());
     }
@@ -171,7 +180,7 @@ final class PushOperation {
 
     /** Sends the missing chunks in batches, up to {@code threads} batches in flight; returns encoded bytes sent. */
     private long upload(String sessionPath, LinkedHashMap<ContentHash, Source> wanted, Set<ContentHash> missing,
-                        int threads, Progress bar) throws Exception {
+                        int threads, boolean compress, Progress bar) throws Exception {
         List<List<ContentHash>> batches = new ArrayList<>();
         List<ContentHash> current = new ArrayList<>();
         long size = 0;
@@ -197,7 +206,7 @@ final class PushOperation {
                 inFlight.acquire();
                 results.add(pool.submit(() -> {
                     try {
-                        byte[] body = encodeBatch(batch, wanted);
+                        byte[] body = encodeBatch(batch, wanted, compress);
                         client.postBytes(sessionPath + "/chunks", body);
                         long raw = batch.stream().mapToLong(id -> wanted.get(id).length()).sum();
                         bar.add(raw);
@@ -215,7 +224,7 @@ final class PushOperation {
         }
     }
 
-    private static byte[] encodeBatch(List<ContentHash> batch, Map<ContentHash, Source> wanted) throws IOException {
+    private static byte[] encodeBatch(List<ContentHash> batch, Map<ContentHash, Source> wanted, boolean compress) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream(BATCH_BYTES + (1 << 20));
         Map<Path, FileChannel> open = new TreeMap<>();
         try {
@@ -232,7 +241,8 @@ final class PushOperation {
                         throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
                     }
                 }
-                ChunkFrames.write(out, id, Codecs.compressOrRaw(buf.array()));
+                byte[] raw = buf.array();
+                ChunkFrames.write(out, id, compress ? Codecs.compressOrRaw(raw) : new EncodedChunk(Codec.RAW, raw.length, raw));
             }
         } finally {
             for (FileChannel ch : open.values()) {

@@ -342,7 +342,7 @@ public final class ApiServer implements AutoCloseable {
         });
         route(HandlerType.POST, REPO + "/uploads/{upload}/chunks", Action.WRITE, Scope.REPO, ctx -> {
             UploadSession s = session(ctx);
-            try (InputStream in = new LimitedInputStream(ctx.req().getInputStream(), MAX_CHUNK_BATCH_BYTES)) {
+            try (InputStream in = new java.io.BufferedInputStream(new LimitedInputStream(ctx.req().getInputStream(), MAX_CHUNK_BATCH_BYTES), 1 << 20)) {
                 Uploads.BatchResult r = strata.uploads().receive(s, in);
                 ctx.json(JsonViews.MAPPER.createObjectNode().put("received", r.received()).put("stored", r.stored())
                         .put("bytes", r.bytes()));

@@ -42,9 +42,9 @@ import java.util.concurrent.locks.ReentrantReadWriteLock;
 /**
  * The write path of the transfer protocol (docs/api.md, "Push"): sessions, "which chunks do
  * you lack", verified chunk batches, manifests, and the final commit. Ordering follows
- * ARCHITECTURE invariant 2: chunks are flushed before their batch is acknowledged, manifests are
- * stored only when all their chunks are present, and the commit row and ref move together only
- * after that.
+ * ARCHITECTURE invariant 2: before a manifest is stored the chunk store is flushed (every chunk
+ * put so far becomes durable, one fsync for the whole push instead of one per batch) and every
+ * chunk it names must be present; the commit row and the ref move together only after that.
  *
  * <p>Garbage collection takes {@link #gcLock()} for writing; every upload step takes it for
  * reading. Reads (pulls) never take it.
@@ -123,9 +123,10 @@ public final class Uploads {
     public record BatchResult(int received, int stored, long bytes) {}
 
     /**
-     * Reads chunk frames, verifies each against its id (decoding it), stores it, and flushes
-     * before returning: an acknowledged batch is durable. A bad frame aborts the batch; the
-     * chunks before it stay (they are valid and held by the session).
+     * Reads chunk frames, verifies each against its id (decoding it) and stores it. Not yet
+     * durable: {@link #putManifest} flushes. A crash before that loses at most unreferenced
+     * chunks, which the store's recovery and the next "missing" answer account for. A bad frame
+     * aborts the batch; the chunks before it stay (they are valid and held by the session).
      */
     public BatchResult receive(UploadSession s, InputStream body) {
         gcLock.readLock().lock();
@@ -148,7 +149,6 @@ public final class Uploads {
             } catch (IOException e) {
                 throw new UncheckedIOException("chunk upload interrupted", e);
             } finally {
-                store.flush();
                 chunkBytesReceived.addAndGet(bytes);
                 chunksStored.addAndGet(stored);
             }
@@ -158,12 +158,13 @@ public final class Uploads {
         }
     }
 
-    /** Stores a file manifest once every chunk it names is present. */
+    /** Stores a file manifest once every chunk it names is present and durable. */
     public ContentHash putManifest(UploadSession s, byte[] encoded) {
         FileManifest m = FileManifest.decode(encoded);
         gcLock.readLock().lock();
         try {
             requireChunks(m);
+            store.flush();
             ContentHash id = ContentHash.of(encoded);
             catalog.putManifest(id, encoded);
             return id;
