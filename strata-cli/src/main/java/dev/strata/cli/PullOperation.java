@@ -82,7 +82,7 @@ final class PullOperation {
                 files++;
                 ChunkedFile local = null;
                 if (Files.isRegularFile(dest)) {
-                    local = new FileChunker(threads).chunk(dest, n -> {});
+                    local = FileIndexCache.open(true).chunk(new FileChunker(threads), dest, n -> {});
                     if (local.size() == size && local.sha256().equals(sha)) {
                         skipped++;
                         bar.add(size);

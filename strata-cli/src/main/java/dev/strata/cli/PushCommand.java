@@ -64,6 +64,9 @@ final class PushCommand implements Callable<Integer> {
     @Option(names = "--threads", description = "Chunking and upload threads (default: number of cores).")
     int threads = Runtime.getRuntime().availableProcessors();
 
+    @Option(names = "--no-cache", description = "Re-read and re-hash every file, ignoring the cache of unchanged files (~/.cache/strata).")
+    boolean noCache;
+
     /** When chunks are compressed for the wire; the server stores what it receives and compacts later. */
     enum WireCompression { auto, always, never }
 
@@ -108,7 +111,7 @@ final class PushCommand implements Callable<Integer> {
         PushOperation.Request req = new PushOperation.Request(source, rr.repo(), rr.revOrDefault(),
                 message != null ? message : "push " + source.getFileName(), author != null ? author : System.getProperty("user.name"),
                 step, metrics == null ? Map.of() : metrics, metadata, lineage == null ? Map.of() : lineage, deletes, sync, threads,
-                compressOnWire(server.client().baseUrl()));
+                compressOnWire(server.client().baseUrl()), !noCache);
         PushOperation.Result result = new PushOperation(server.client()).run(req, !server.json);
         if (server.json) {
             Cli.printJson(spec, result.toJson());

@@ -42,7 +42,7 @@ import java.util.stream.Stream;
  * then create the commit with a compare-and-set on the branch head read at the start.
  */
 final class PushOperation {
-    static final int BATCH_BYTES = 8 << 20;
+    static final int BATCH_BYTES = 32 << 20;
     static final int IDS_PER_QUERY = 50_000;
     private final StrataClient client;
 
@@ -52,7 +52,7 @@ final class PushOperation {
 
     record Request(Path source, String repo, String branch, String message, String author, Long step,
                    Map<String, Double> metrics, ObjectNode metadata, Map<String, String> lineage,
-                   List<String> deletes, boolean sync, int threads, boolean compress) {}
+                   List<String> deletes, boolean sync, int threads, boolean compress, boolean useCache) {}
 
     record Result(JsonNode commit, int files, int changedFiles, long logicalBytes, long sentBytes, long sentChunks, long knownChunks) {
         ObjectNode toJson() {
@@ -89,10 +89,11 @@ final class PushOperation {
         }
         List<LocalFile> files = new ArrayList<>();
         FileChunker chunker = new FileChunker(req.threads());
+        FileIndexCache cache = FileIndexCache.open(req.useCache());
         Timing timing = new Timing();
         try (Progress bar = progress ? Progress.start("hashing", total) : Progress.start("", 0)) {
             for (Map.Entry<String, Path> e : sources.entrySet()) {
-                files.add(new LocalFile(e.getKey(), e.getValue(), chunker.chunk(e.getValue(), bar::add)));
+                files.add(new LocalFile(e.getKey(), e.getValue(), cache.chunk(chunker, e.getValue(), bar::add)));
             }
         }
         List<LocalFile> changed = new ArrayList<>();
@@ -224,32 +225,60 @@ final class PushOperation {
         }
     }
 
+    /**
+     * Builds one request body of chunk frames. Raw frames are read from the files straight into
+     * the body array (no intermediate copies); compressed ones go through zstd first.
+     */
     private static byte[] encodeBatch(List<ContentHash> batch, Map<ContentHash, Source> wanted, boolean compress) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream(BATCH_BYTES + (1 << 20));
         Map<Path, FileChannel> open = new TreeMap<>();
         try {
+            if (!compress) {
+                long total = 0;
+                for (ContentHash id : batch) {
+                    total += ChunkFrames.HEADER + wanted.get(id).length();
+                }
+                byte[] body = new byte[Math.toIntExact(total)];
+                int pos = 0;
+                for (ContentHash id : batch) {
+                    Source s = wanted.get(id);
+                    ChunkFrames.writeHeader(body, pos, id, Codec.RAW, s.length(), s.length());
+                    pos += ChunkFrames.HEADER;
+                    readFully(channel(open, s.file()), ByteBuffer.wrap(body, pos, s.length()), s);
+                    pos += s.length();
+                }
+                return body;
+            }
+            ByteArrayOutputStream out = new ByteArrayOutputStream(BATCH_BYTES + (1 << 20));
             for (ContentHash id : batch) {
                 Source s = wanted.get(id);
-                FileChannel ch = open.get(s.file());
-                if (ch == null) {
-                    ch = FileChannel.open(s.file(), StandardOpenOption.READ);
-                    open.put(s.file(), ch);
-                }
-                ByteBuffer buf = ByteBuffer.allocate(s.length());
-                while (buf.hasRemaining()) {
-                    if (ch.read(buf, s.offset() + buf.position()) < 0) {
-                        throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
-                    }
-                }
-                byte[] raw = buf.array();
-                ChunkFrames.write(out, id, compress ? Codecs.compressOrRaw(raw) : new EncodedChunk(Codec.RAW, raw.length, raw));
+                byte[] raw = new byte[s.length()];
+                readFully(channel(open, s.file()), ByteBuffer.wrap(raw), s);
+                ChunkFrames.write(out, id, Codecs.compressOrRaw(raw));
             }
+            return out.toByteArray();
         } finally {
             for (FileChannel ch : open.values()) {
                 ch.close();
             }
         }
-        return out.toByteArray();
+    }
+
+    private static FileChannel channel(Map<Path, FileChannel> open, Path file) throws IOException {
+        FileChannel ch = open.get(file);
+        if (ch == null) {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+            open.put(file, ch);
+        }
+        return ch;
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, Source s) throws IOException {
+        long start = s.offset() - buf.position();
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, start + buf.position()) < 0) {
+                throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
+            }
+        }
     }
 
     /** Maps commit paths to local files: a directory's regular files by relative path, or one file by its name. */

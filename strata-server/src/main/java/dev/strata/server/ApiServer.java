@@ -55,6 +55,7 @@ import org.slf4j.LoggerFactory;
 public final class ApiServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(ApiServer.class);
     static final int MAX_HEADER_BYTES = 16 * 1024;
+    static final int INPUT_BUFFER_BYTES = 1 << 20;
     static final int MAX_JSON_BYTES = 1 << 20;
     static final int MAX_COMMIT_JSON_BYTES = 64 << 20;
     static final long MAX_CHUNK_BATCH_BYTES = 256L << 20;
@@ -103,6 +104,14 @@ public final class ApiServer implements AutoCloseable {
 
     public ApiServer start(String host, int port) {
         app.start(host, port);
+        // Jetty reads request bodies in 8 KiB buffers by default: each one a hand-off between the
+        // selector and the handler's thread. Chunk batches are tens of MiB, so read in 1 MiB.
+        for (org.eclipse.jetty.server.Connector c : app.jettyServer().server().getConnectors()) {
+            org.eclipse.jetty.server.HttpConnectionFactory f = c.getConnectionFactory(org.eclipse.jetty.server.HttpConnectionFactory.class);
+            if (f != null) {
+                f.setInputBufferSize(INPUT_BUFFER_BYTES);
+            }
+        }
         return this;
     }
 

@@ -30,12 +30,17 @@ public final class ChunkFrames {
 
     public static void write(OutputStream out, ContentHash id, EncodedChunk chunk) throws IOException {
         byte[] h = new byte[HEADER];
-        id.writeTo(h, 0);
-        h[32] = (byte) chunk.codec().id();
-        putInt(h, 33, chunk.rawLength());
-        putInt(h, 37, chunk.data().length);
+        writeHeader(h, 0, id, chunk.codec(), chunk.rawLength(), chunk.data().length);
         out.write(h);
         out.write(chunk.data());
+    }
+
+    /** Writes a frame header into {@code dst} at {@code off}; the encoded bytes follow it. */
+    public static void writeHeader(byte[] dst, int off, ContentHash id, Codec codec, int rawLength, int encodedLength) {
+        id.writeTo(dst, off);
+        dst[off + 32] = (byte) codec.id();
+        putInt(dst, off + 33, rawLength);
+        putInt(dst, off + 37, encodedLength);
     }
 
     /** Reads the next frame, or null at a clean end of stream. Malformed input: InvalidInputException. */

@@ -105,6 +105,8 @@ public final class LocalPackStore implements ChunkStore {
     private final Map<String, Pack> packs = new ConcurrentHashMap<>();
     /** Guards appends, sealing, flush, repack and deletion: everything that changes files. */
     private final ReentrantLock writeLock = new ReentrantLock();
+    /** Sealed packs whose bytes are not yet fsynced; {@link #flush} syncs them (guarded by writeLock). */
+    private final java.util.Set<Pack> unsynced = new java.util.LinkedHashSet<>();
     private Pack active;
     private List<IndexEntry> activeEntries = new ArrayList<>();
     /** Directories whose entries changed since the last flush and need an fsync. */
@@ -436,7 +438,11 @@ public final class LocalPackStore implements ChunkStore {
         return p;
     }
 
-    /** Writes footer and trailer after the last entry, fsyncs; on failure the pack stays active and unsealed. */
+    /**
+     * Writes footer and trailer after the last entry; on failure the pack stays active and unsealed.
+     * The fsync is left to the next {@link #flush} (one per push, not one per pack): until then a
+     * crash can tear the footer, which recovery treats like an unsealed pack.
+     */
     private void seal(Pack p, List<IndexEntry> entries) {
         long footerOffset = p.size;
         byte[] footer = new PackFooter(entries).encode();
@@ -448,10 +454,10 @@ public final class LocalPackStore implements ChunkStore {
             if (p.channel.size() > end) {
                 p.channel.truncate(end);
             }
-            p.channel.force(false);
             p.size = end;
             p.entries = entries.size();
             p.sealed = true;
+            unsynced.add(p);
         } catch (IOException e) {
             cutBack(p, footerOffset);
             throw new StorageException("cannot seal " + p.path + ": " + e + "; the pack stays unsealed", e);
@@ -488,6 +494,13 @@ public final class LocalPackStore implements ChunkStore {
 
     private void flushLocked() {
         try {
+            for (Pack p : List.copyOf(unsynced)) {
+                if (packs.get(p.id) == p) {
+                    p.revive(options.opener());
+                    p.channel.force(false);
+                }
+                unsynced.remove(p);
+            }
             if (active != null) {
                 active.revive(options.opener());
                 active.channel.force(false);
