@@ -56,9 +56,12 @@ def one_rep(i, src, work, xmx, nbytes):
     r["cp_s"], _, _ = timed(["cp", "-r", src, dst])
     rmtree(dst)
     os.sync()
-    # strata: fresh server
+    # strata: fresh server, and a fresh client cache of chunked files (a first push has never hashed these files)
     data = os.path.join(work, f"strata-data-{i}")
     rmtree(data)
+    cache = os.path.join(work, f"strata-cache-{i}")
+    rmtree(cache)
+    os.environ["STRATA_CACHE_DIR"] = cache
     srv = Server(data, xmx=xmx)
     try:
         strata(["repo", "create", "bench/ckpt"], srv.url, sync=False)
@@ -73,6 +76,9 @@ def one_rep(i, src, work, xmx, nbytes):
             ["push", src, "bench/ckpt@other", "--json"], srv.url)
         r["push_known_server_cpu_s"] = srv.cpu() - c0
         r["push_known_sent_bytes"] = json.loads(out)["sent_bytes"]
+        # the same, re-reading and re-hashing every file (no client cache of unchanged files)
+        r["push_known_nocache_s"], out, r["push_known_nocache_client_cpu_s"] = strata(
+            ["push", src, "bench/ckpt@third", "--json", "--no-cache"], srv.url)
         pdst = os.path.join(work, "pull")
         rmtree(pdst)
         os.sync()
@@ -102,13 +108,15 @@ def profile(src, work, xmx, nbytes):
     for th in (1, 2, 4):
         data = os.path.join(work, f"strata-prof-{th}")
         rmtree(data)
+        os.environ["STRATA_CACHE_DIR"] = os.path.join(work, f"strata-prof-cache-{th}")
+        rmtree(os.environ["STRATA_CACHE_DIR"])
         srv = Server(data, xmx=xmx)
         try:
             strata(["repo", "create", "bench/p"], srv.url, sync=False)
             c0 = srv.cpu()
             t, _, ccpu = strata(["push", src, "bench/p@main", "--json", "--threads", str(th)], srv.url)
             scpu = srv.cpu() - c0
-            t2, _, ccpu2 = strata(["push", src, "bench/p@b", "--json", "--threads", str(th)], srv.url)
+            t2, _, ccpu2 = strata(["push", src, "bench/p@b", "--json", "--no-cache", "--threads", str(th)], srv.url)
         finally:
             srv.stop()
         rmtree(data)
@@ -155,6 +163,7 @@ def main():
         borg_t = min(m["borg_zstd1_s"], m["borg_lz4_s"])
         return {"push_new_over_cp": m["push_new_s"] / m["cp_s"],
                 "push_known_over_cp": m["push_known_s"] / m["cp_s"],
+                "push_known_nocache_over_cp": m["push_known_nocache_s"] / m["cp_s"],
                 "pull_over_cp": m["pull_s"] / m["cp_s"],
                 "push_mbps_over_borg_mbps": borg_t / m["push_new_s"]}
 

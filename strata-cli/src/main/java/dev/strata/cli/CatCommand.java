@@ -3,7 +3,6 @@ package dev.strata.cli;
 import dev.strata.core.Names;
 import dev.strata.service.RepoRev;
 import java.io.InputStream;
-import java.net.http.HttpResponse;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -25,7 +24,7 @@ final class CatCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         RepoRev rr = RepoRev.parse(what);
-        HttpResponse<InputStream> r = server.client().stream(StrataClient.repoPath(rr.repo()) + "/files/"
+        StrataClient.Streamed r = server.client().stream(StrataClient.repoPath(rr.repo()) + "/files/"
                 + StrataClient.encodePath(Names.path(path)) + "?rev=" + StrataClient.q(rr.revOrDefault()),
                 range == null ? null : "bytes=" + range);
         try (InputStream in = r.body()) {

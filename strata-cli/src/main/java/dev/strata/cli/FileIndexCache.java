@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -57,18 +58,24 @@ final class FileIndexCache {
 
     /** The file's chunking from the cache if its attributes are unchanged, else freshly computed (and cached). */
     ChunkedFile chunk(FileChunker chunker, Path file, LongConsumer progress) throws IOException {
+        return chunk(chunker, file, progress, spans -> {});
+    }
+
+    /** As {@link #chunk(FileChunker, Path, LongConsumer)}, handing chunks to {@code onSegment} as they are known. */
+    ChunkedFile chunk(FileChunker chunker, Path file, LongConsumer progress, Consumer<List<ChunkSpan>> onSegment) throws IOException {
         if (dir == null) {
-            return chunker.chunk(file, progress);
+            return chunker.chunk(file, progress, onSegment);
         }
         Path real = file.toRealPath();
         Stamp before = Stamp.of(real);
         Path entry = dir.resolve(ContentHash.sha256Of(real.toString().getBytes(StandardCharsets.UTF_8)).hex());
         ChunkedFile cached = read(entry, before);
         if (cached != null) {
+            onSegment.accept(cached.chunks());
             progress.accept(cached.size());
             return cached;
         }
-        ChunkedFile fresh = chunker.chunk(file, progress);
+        ChunkedFile fresh = chunker.chunk(file, progress, onSegment);
         Stamp after = Stamp.of(real);
         if (after.equals(before) && after.size() == fresh.size()
                 && Instant.ofEpochSecond(0, after.mtimeNanos()).isBefore(Instant.now().minus(SETTLE))) {

@@ -27,10 +27,6 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
-        // The JDK HTTP client reads responses in 16 KiB buffers by default; chunk streams want larger ones.
-        if (System.getProperty("jdk.httpclient.bufsize") == null) {
-            System.setProperty("jdk.httpclient.bufsize", Integer.toString(1 << 20));
-        }
         System.exit(run(args));
     }
 

@@ -14,7 +14,6 @@ import dev.strata.core.wire.ChunkFrames;
 import java.io.BufferedInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
@@ -177,7 +176,7 @@ final class PullOperation {
     private long fetchRun(String repoPath, String commit, String filePath, String path, List<ChunkRef> chunks, long[] offsets,
                           int from, int to, FileChannel out, Progress bar) throws IOException {
         long fetched = 0;
-        HttpResponse<InputStream> r = client.stream(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, null);
+        StrataClient.Streamed r = client.stream(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, null);
         try (InputStream in = new BufferedInputStream(r.body(), 1 << 20)) {
             for (int k = from; k < to; k++) {
                 ChunkFrames.Frame f = ChunkFrames.read(in);

@@ -42,8 +42,6 @@ import java.util.stream.Stream;
  * then create the commit with a compare-and-set on the branch head read at the start.
  */
 final class PushOperation {
-    static final int BATCH_BYTES = 32 << 20;
-    static final int IDS_PER_QUERY = 50_000;
     private final StrataClient client;
 
     PushOperation(StrataClient client) {
@@ -87,14 +85,26 @@ final class PushOperation {
         for (Path p : sources.values()) {
             total += Files.size(p);
         }
+        String upload = client.post(repoPath + "/uploads", StrataClient.JSON.createObjectNode()).path("upload_id").asText();
+        String sessionPath = repoPath + "/uploads/" + upload;
         List<LocalFile> files = new ArrayList<>();
         FileChunker chunker = new FileChunker(req.threads());
         FileIndexCache cache = FileIndexCache.open(req.useCache());
         Timing timing = new Timing();
-        try (Progress bar = progress ? Progress.start("hashing", total) : Progress.start("", 0)) {
+        long sentBytes, sentChunks, knownChunks;
+        // Chunks travel while later segments are still being hashed (UploadPipeline).
+        try (Progress bar = progress ? Progress.start("pushing", total) : Progress.start("", 0);
+             UploadPipeline pipe = new UploadPipeline(client, sessionPath, req.threads(), req.compress(), Progress.start("", 0))) {
             for (Map.Entry<String, Path> e : sources.entrySet()) {
-                files.add(new LocalFile(e.getKey(), e.getValue(), cache.chunk(chunker, e.getValue(), bar::add)));
+                Path file = e.getValue();
+                files.add(new LocalFile(e.getKey(), file, cache.chunk(chunker, file, bar::add, spans -> pipe.offer(file, spans))));
             }
+            timing.mark("hash");
+            pipe.finish();
+            timing.mark("upload");
+            sentBytes = pipe.sentBytes();
+            sentChunks = pipe.sentChunks();
+            knownChunks = pipe.knownChunks();
         }
         List<LocalFile> changed = new ArrayList<>();
         for (LocalFile f : files) {
@@ -105,36 +115,6 @@ final class PushOperation {
             }
         }
 
-        timing.mark("hash");
-        String upload = client.post(repoPath + "/uploads", StrataClient.JSON.createObjectNode()).path("upload_id").asText();
-        String sessionPath = repoPath + "/uploads/" + upload;
-        // Unique chunk ids of changed files, in file order, with where to read each.
-        LinkedHashMap<ContentHash, Source> wanted = new LinkedHashMap<>();
-        for (LocalFile f : changed) {
-            for (ChunkSpan s : f.chunks().chunks()) {
-                wanted.putIfAbsent(s.id(), new Source(f.file(), s.offset(), s.length()));
-            }
-        }
-        Set<ContentHash> missing = new HashSet<>();
-        List<ContentHash> ids = new ArrayList<>(wanted.keySet());
-        for (int i = 0; i < ids.size(); i += IDS_PER_QUERY) {
-            ArrayNode q = StrataClient.JSON.createArrayNode();
-            ids.subList(i, Math.min(ids.size(), i + IDS_PER_QUERY)).forEach(id -> q.add(id.hex()));
-            ObjectNode body = StrataClient.JSON.createObjectNode();
-            body.set("ids", q);
-            client.post(sessionPath + "/missing", body).path("missing").forEach(n -> missing.add(ContentHash.fromHex(n.asText())));
-        }
-        timing.mark("negotiate");
-        long missingBytes = 0;
-        for (ContentHash id : missing) {
-            missingBytes += wanted.get(id).length();
-        }
-        long[] sent = new long[1];
-        try (Progress bar = progress ? Progress.start("uploading", missingBytes) : Progress.start("", 0)) {
-            sent[0] = upload(sessionPath, wanted, missing, req.threads(), req.compress(), bar);
-        }
-
-        timing.mark("upload");
         ArrayNode fileNodes = StrataClient.JSON.createArrayNode();
         for (LocalFile f : changed) {
             List<ChunkRef> refs = new ArrayList<>(f.chunks().chunks().size());
@@ -174,111 +154,7 @@ final class PushOperation {
         timing.mark("commit");
         timing.report("push");
         long logical = files.stream().mapToLong(f -> f.chunks().size()).sum();
-        return new Result(created, files.size(), changed.size(), logical, sent[0], missing.size(), wanted.size() - missing.size());
-    }
-
-    private record Source(Path file, long offset, int length) {}
-
-    /** Sends the missing chunks in batches, up to {@code threads} batches in flight; returns encoded bytes sent. */
-    private long upload(String sessionPath, LinkedHashMap<ContentHash, Source> wanted, Set<ContentHash> missing,
-                        int threads, boolean compress, Progress bar) throws Exception {
-        List<List<ContentHash>> batches = new ArrayList<>();
-        List<ContentHash> current = new ArrayList<>();
-        long size = 0;
-        for (Map.Entry<ContentHash, Source> e : wanted.entrySet()) {
-            if (!missing.contains(e.getKey())) {
-                continue;
-            }
-            current.add(e.getKey());
-            size += e.getValue().length();
-            if (size >= BATCH_BYTES) {
-                batches.add(current);
-                current = new ArrayList<>();
-                size = 0;
-            }
-        }
-        if (!current.isEmpty()) {
-            batches.add(current);
-        }
-        Semaphore inFlight = new Semaphore(Math.max(1, threads));
-        List<Future<Long>> results = new ArrayList<>();
-        try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (List<ContentHash> batch : batches) {
-                inFlight.acquire();
-                results.add(pool.submit(() -> {
-                    try {
-                        byte[] body = encodeBatch(batch, wanted, compress);
-                        client.postBytes(sessionPath + "/chunks", body);
-                        long raw = batch.stream().mapToLong(id -> wanted.get(id).length()).sum();
-                        bar.add(raw);
-                        return (long) body.length;
-                    } finally {
-                        inFlight.release();
-                    }
-                }));
-            }
-            long sent = 0;
-            for (Future<Long> f : results) {
-                sent += f.get();
-            }
-            return sent;
-        }
-    }
-
-    /**
-     * Builds one request body of chunk frames. Raw frames are read from the files straight into
-     * the body array (no intermediate copies); compressed ones go through zstd first.
-     */
-    private static byte[] encodeBatch(List<ContentHash> batch, Map<ContentHash, Source> wanted, boolean compress) throws IOException {
-        Map<Path, FileChannel> open = new TreeMap<>();
-        try {
-            if (!compress) {
-                long total = 0;
-                for (ContentHash id : batch) {
-                    total += ChunkFrames.HEADER + wanted.get(id).length();
-                }
-                byte[] body = new byte[Math.toIntExact(total)];
-                int pos = 0;
-                for (ContentHash id : batch) {
-                    Source s = wanted.get(id);
-                    ChunkFrames.writeHeader(body, pos, id, Codec.RAW, s.length(), s.length());
-                    pos += ChunkFrames.HEADER;
-                    readFully(channel(open, s.file()), ByteBuffer.wrap(body, pos, s.length()), s);
-                    pos += s.length();
-                }
-                return body;
-            }
-            ByteArrayOutputStream out = new ByteArrayOutputStream(BATCH_BYTES + (1 << 20));
-            for (ContentHash id : batch) {
-                Source s = wanted.get(id);
-                byte[] raw = new byte[s.length()];
-                readFully(channel(open, s.file()), ByteBuffer.wrap(raw), s);
-                ChunkFrames.write(out, id, Codecs.compressOrRaw(raw));
-            }
-            return out.toByteArray();
-        } finally {
-            for (FileChannel ch : open.values()) {
-                ch.close();
-            }
-        }
-    }
-
-    private static FileChannel channel(Map<Path, FileChannel> open, Path file) throws IOException {
-        FileChannel ch = open.get(file);
-        if (ch == null) {
-            ch = FileChannel.open(file, StandardOpenOption.READ);
-            open.put(file, ch);
-        }
-        return ch;
-    }
-
-    private static void readFully(FileChannel ch, ByteBuffer buf, Source s) throws IOException {
-        long start = s.offset() - buf.position();
-        while (buf.hasRemaining()) {
-            if (ch.read(buf, start + buf.position()) < 0) {
-                throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
-            }
-        }
+        return new Result(created, files.size(), changed.size(), logical, sentBytes, sentChunks, knownChunks);
     }
 
     /** Maps commit paths to local files: a directory's regular files by relative path, or one file by its name. */

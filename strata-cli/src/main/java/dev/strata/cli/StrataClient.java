@@ -7,12 +7,9 @@ import java.io.InputStream;
 import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
+import java.io.OutputStream;
+import java.net.HttpURLConnection;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.function.Supplier;
 
 /**
  * A thin client for Strata's REST API (docs/api.md). Errors come back as {@link ApiException}
@@ -21,48 +18,20 @@ import java.util.function.Supplier;
 public final class StrataClient implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
     private final URI base;
-    private final HttpClient http;
     private final String token;
 
     public StrataClient(String baseUrl, String token) {
         String b = baseUrl.endsWith("/") ? baseUrl.substring(0, baseUrl.length() - 1) : baseUrl;
         this.base = URI.create(b);
+        if (!"http".equals(base.getScheme()) && !"https".equals(base.getScheme())) {
+            throw new dev.strata.core.InvalidInputException("server URL must be http:// or https://, got " + baseUrl);
+        }
         this.token = token;
-        HttpClient.Builder hb = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).version(HttpClient.Version.HTTP_1_1);
-        if ("http".equals(base.getScheme())) {
-            hb.sslContext(plainHttpOnly());
-        }
-        this.http = hb.build();
     }
 
-    /**
-     * The JDK client builds the default TLS context (parsing the CA store: ~0.2 s) even for plain
-     * HTTP. A context with no trust material is enough when TLS is never used, and it refuses
-     * every certificate if it ever were.
-     */
-    private static javax.net.ssl.SSLContext plainHttpOnly() {
-        try {
-            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
-            ctx.init(new javax.net.ssl.KeyManager[0], new javax.net.ssl.TrustManager[0], null);
-            return ctx;
-        } catch (java.security.GeneralSecurityException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
-    /**
-     * Stops the client's selector thread. The JVM's exit waits up to ~300 ms for a thread blocked
-     * in native code (epoll), so every CLI command closes its client before exiting.
-     */
+    /** Nothing to release: idle keep-alive connections are closed by the JDK's cache. */
     @Override
-    public void close() {
-        http.shutdownNow();
-        try {
-            http.awaitTermination(Duration.ofSeconds(1));
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
+    public void close() {}
 
     public String baseUrl() {
         return base.toString();
@@ -109,93 +78,136 @@ public final class StrataClient implements AutoCloseable {
         return "/api/v1/repos/" + q(repo.substring(0, slash)) + "/" + q(repo.substring(slash + 1));
     }
 
-    HttpRequest.Builder request(String path) {
-        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + path)).timeout(Duration.ofMinutes(30));
-        if (token != null && !token.isEmpty()) {
-            b.header("Authorization", "Bearer " + token);
+    /**
+     * Opens a connection. {@link HttpURLConnection} writes fixed-length bodies straight to the
+     * socket and keeps connections alive between calls; measured here it sends chunk batches with
+     * a tenth of the CPU of {@code java.net.http.HttpClient}, which copies bodies through its
+     * reactive pipeline.
+     */
+    private HttpURLConnection open(String method, String path) {
+        try {
+            HttpURLConnection c = (HttpURLConnection) URI.create(base + path).toURL().openConnection();
+            c.setRequestMethod(method);
+            c.setConnectTimeout(10_000);
+            c.setReadTimeout(30 * 60_000);
+            c.setUseCaches(false);
+            if (token != null && !token.isEmpty()) {
+                c.setRequestProperty("Authorization", "Bearer " + token);
+            }
+            return c;
+        } catch (IOException e) {
+            throw new ApiException(0, "io", "cannot open " + base + path + ": " + e.getMessage());
         }
-        return b;
     }
 
     public JsonNode get(String path) {
-        return json(request(path).GET().build());
+        return json(open("GET", path), null, null);
     }
 
     public JsonNode post(String path, JsonNode body) {
-        return json(request(path).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body.toString())).build());
+        return json(open("POST", path), "application/json", body.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     public JsonNode put(String path, JsonNode body) {
-        return json(request(path).header("Content-Type", "application/json")
-                .PUT(HttpRequest.BodyPublishers.ofString(body.toString())).build());
+        return json(open("PUT", path), "application/json", body.toString().getBytes(StandardCharsets.UTF_8));
     }
 
     public JsonNode postBytes(String path, byte[] body) {
-        return json(request(path).header("Content-Type", "application/octet-stream")
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build());
+        return postBytes(path, body, body.length);
     }
 
-    public JsonNode postStream(String path, Supplier<InputStream> body) {
-        return json(request(path).header("Content-Type", "application/octet-stream")
-                .POST(HttpRequest.BodyPublishers.ofInputStream(body)).build());
+    /** Posts the first {@code length} bytes of {@code body} (so callers can reuse large buffers). */
+    public JsonNode postBytes(String path, byte[] body, int length) {
+        return json(open("POST", path), "application/octet-stream", body, length);
     }
 
     public void delete(String path) {
-        json(request(path).DELETE().build());
+        json(open("DELETE", path), null, null);
     }
 
+    /** A streamed response: the caller reads and closes {@link #body()}. */
+    public record Streamed(int status, InputStream body) {}
+
     /** Opens a streamed GET; the caller closes the body. Non-2xx statuses raise ApiException. */
-    public HttpResponse<InputStream> stream(String path, String range) {
-        HttpRequest.Builder b = request(path).GET();
+    public Streamed stream(String path, String range) {
+        HttpURLConnection c = open("GET", path);
         if (range != null) {
-            b.header("Range", range);
+            c.setRequestProperty("Range", range);
         }
-        HttpResponse<InputStream> r = send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-        if (r.statusCode() >= 300) {
-            try (InputStream in = r.body()) {
-                throw error(r.statusCode(), in.readNBytes(1 << 16));
-            } catch (IOException e) {
-                throw new ApiException(r.statusCode(), "http", "HTTP " + r.statusCode());
-            }
+        int status = connect(c, null, null, 0);
+        if (status >= 300) {
+            throw error(status, errorBody(c));
         }
-        return r;
+        try {
+            return new Streamed(status, c.getInputStream());
+        } catch (IOException e) {
+            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+        }
     }
 
     public byte[] getBytes(String path) {
-        HttpResponse<byte[]> r = send(request(path).GET().build(), HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() >= 300) {
-            throw error(r.statusCode(), r.body());
+        HttpURLConnection c = open("GET", path);
+        int status = connect(c, null, null, 0);
+        if (status >= 300) {
+            throw error(status, errorBody(c));
         }
-        return r.body();
+        try (InputStream in = c.getInputStream()) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+        }
     }
 
-    private JsonNode json(HttpRequest req) {
-        HttpResponse<byte[]> r = send(req, HttpResponse.BodyHandlers.ofByteArray());
-        if (r.statusCode() >= 300) {
-            throw error(r.statusCode(), r.body());
+    private JsonNode json(HttpURLConnection c, String contentType, byte[] body) {
+        return json(c, contentType, body, body == null ? 0 : body.length);
+    }
+
+    private JsonNode json(HttpURLConnection c, String contentType, byte[] body, int length) {
+        int status = connect(c, contentType, body, length);
+        if (status >= 300) {
+            throw error(status, errorBody(c));
         }
-        if (r.body().length == 0) {
+        byte[] bytes;
+        try (InputStream in = c.getInputStream()) {
+            bytes = in.readAllBytes();
+        } catch (IOException e) {
+            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+        }
+        if (bytes.length == 0) {
             return JSON.nullNode();
         }
         try {
-            return JSON.readTree(r.body());
+            return JSON.readTree(bytes);
         } catch (IOException e) {
-            throw new ApiException(r.statusCode(), "bad_response", "server sent invalid JSON");
+            throw new ApiException(status, "bad_response", "server sent invalid JSON");
         }
     }
 
-    private <T> HttpResponse<T> send(HttpRequest req, HttpResponse.BodyHandler<T> handler) {
+    /** Sends the request (and body) and returns the status; connection failures become ApiException. */
+    private int connect(HttpURLConnection c, String contentType, byte[] body, int length) {
         try {
-            return http.send(req, handler);
+            if (body != null) {
+                c.setDoOutput(true);
+                c.setFixedLengthStreamingMode(length);
+                c.setRequestProperty("Content-Type", contentType);
+                try (OutputStream out = c.getOutputStream()) {
+                    out.write(body, 0, length);
+                }
+            }
+            return c.getResponseCode();
         } catch (ConnectException e) {
             throw new ApiException(0, "unreachable", "cannot reach the Strata server at " + base
                     + " (is `strata serve` running? set STRATA_URL or --url)");
         } catch (IOException e) {
             throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new ApiException(0, "interrupted", "interrupted");
+        }
+    }
+
+    private static byte[] errorBody(HttpURLConnection c) {
+        try (InputStream in = c.getErrorStream()) {
+            return in == null ? new byte[0] : in.readNBytes(1 << 16);
+        } catch (IOException e) {
+            return new byte[0];
         }
     }
 

@@ -314,7 +314,16 @@ public final class ApiServer implements AutoCloseable {
             List<ChunkRef> chunks = f.manifest.chunks();
             int from = intParam(ctx, "from", 0, 0, chunks.size());
             int to = intParam(ctx, "to", chunks.size(), from, chunks.size());
-            ctx.contentType("application/octet-stream");
+            // A declared length lets clients read a plain stream rather than parse chunked encoding.
+            long length = 0;
+            for (int i = from; i < to; i++) {
+                dev.strata.core.store.ChunkInfo info = strata.store().info(chunks.get(i).id());
+                if (info == null) {
+                    throw new dev.strata.core.StrataException("chunk " + chunks.get(i).id() + " of '" + f.file.path() + "' is missing from the store");
+                }
+                length += ChunkFrames.HEADER + info.encodedLength();
+            }
+            ctx.contentType("application/octet-stream").header("Content-Length", Long.toString(length));
             try (OutputStream out = new BufferedOutputStream(ctx.res().getOutputStream(), 1 << 20)) {
                 for (int i = from; i < to; i++) {
                     ContentHash id = chunks.get(i).id();

@@ -24,6 +24,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 import java.util.function.LongConsumer;
 
 /**
@@ -86,14 +87,26 @@ public final class FileChunker {
      *     called from worker threads, so it must be thread-safe
      */
     public ChunkedFile chunk(Path file, LongConsumer progress) throws IOException {
+        return chunk(file, progress, spans -> {});
+    }
+
+    /**
+     * As {@link #chunk(Path, LongConsumer)}, and hands each segment's chunks to {@code onSegment} as
+     * soon as they are known, so a caller can start sending them while later segments are still
+     * being read. Segments may arrive out of order and from worker threads: {@code onSegment} must
+     * be thread-safe. An exception it throws fails the chunking.
+     */
+    public ChunkedFile chunk(Path file, LongConsumer progress, Consumer<List<ChunkSpan>> onSegment) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             long size = ch.size();
             if (size <= segmentSize) {
                 byte[] buf = new byte[(int) size];
                 readFully(ch, buf, buf.length, 0);
-                return sequential(buf, buf.length, progress);
+                ChunkedFile f = sequential(buf, buf.length, progress);
+                onSegment.accept(f.chunks());
+                return f;
             }
-            return parallel(ch, size, progress);
+            return parallel(ch, size, progress, onSegment);
         }
     }
 
@@ -182,7 +195,7 @@ public final class FileChunker {
 
     private static final Segment END = new Segment(0, 0, new byte[0]);
 
-    private ChunkedFile parallel(FileChannel ch, long size, LongConsumer progress) throws IOException {
+    private ChunkedFile parallel(FileChannel ch, long size, LongConsumer progress, Consumer<List<ChunkSpan>> onSegment) throws IOException {
         int segments = (int) ((size + segmentSize - 1) / segmentSize);
         int workers = Math.min(threads, segments);
         int maxBuffers = workers + 2;
@@ -224,7 +237,7 @@ public final class FileChunker {
                         }
                         long position = (long) k * segmentSize;
                         Segment seg = new Segment(position, (int) Math.min(segmentSize, size - position), buf);
-                        results.add(pool.submit(() -> chunkSegment(ch, seg, free, failure, progress)));
+                        results.add(pool.submit(() -> chunkSegment(ch, seg, free, failure, progress, onSegment)));
                         toDigest.add(seg);
                     }
                 } catch (InterruptedException e) {
@@ -268,12 +281,14 @@ public final class FileChunker {
     }
 
     private List<ChunkSpan> chunkSegment(FileChannel ch, Segment seg, BlockingQueue<byte[]> free,
-                                         AtomicReference<Throwable> failure, LongConsumer progress) throws IOException {
+                                         AtomicReference<Throwable> failure, LongConsumer progress,
+                                         Consumer<List<ChunkSpan>> onSegment) throws IOException {
         try {
             readFully(ch, seg.buffer, seg.length, seg.position);
             seg.read.complete(null);
             int[] lengths = new int[GearChunker.maxChunks(seg.length)];
             List<ChunkSpan> spans = chunkSegment(seg.buffer, seg.length, seg.position, lengths);
+            onSegment.accept(spans);
             progress.accept(seg.length);
             return spans;
         } catch (Throwable t) {

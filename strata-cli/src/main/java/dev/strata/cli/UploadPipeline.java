@@ -1,0 +1,252 @@
+package dev.strata.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.core.Codec;
+import dev.strata.core.ContentHash;
+import dev.strata.core.chunk.ChunkSpan;
+import dev.strata.core.codec.Codecs;
+import dev.strata.core.wire.ChunkFrames;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Sends chunks while the files are still being chunked (docs/api.md, "Push"): chunk ids arrive
+ * segment by segment from the chunker; every {@link #IDS_PER_ROUND} new ids the pipeline asks the
+ * server which it lacks and uploads those in batches of about {@link #BATCH_BYTES}, re-reading
+ * them from the files (still in the page cache). Several rounds run at once, bounded by
+ * {@code inFlight}, so hashing, negotiation and upload overlap.
+ */
+final class UploadPipeline implements AutoCloseable {
+    static final int IDS_PER_ROUND = 2048;
+    static final int BATCH_BYTES = 32 << 20;
+
+    record Source(Path file, long offset, int length) {}
+
+    private final StrataClient client;
+    private final String sessionPath;
+    private final boolean compress;
+    private final Progress bar;
+    private final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+    private final Semaphore inFlight;
+    /** Reused request bodies for raw batches: a 32 MiB array per batch would be a humongous allocation each time. */
+    private final java.util.concurrent.BlockingQueue<byte[]> buffers = new java.util.concurrent.LinkedBlockingQueue<>();
+    private final Set<ContentHash> seen = new HashSet<>();
+    private final List<Future<?>> rounds = new ArrayList<>();
+    private Map<ContentHash, Source> pending = new java.util.LinkedHashMap<>();
+    private final AtomicLong sentBytes = new AtomicLong();
+    private final AtomicLong sentChunks = new AtomicLong();
+    private final AtomicLong knownChunks = new AtomicLong();
+
+    UploadPipeline(StrataClient client, String sessionPath, int inFlight, boolean compress, Progress bar) {
+        this.client = client;
+        this.sessionPath = sessionPath;
+        this.compress = compress;
+        this.bar = bar;
+        this.inFlight = new Semaphore(Math.max(1, inFlight));
+    }
+
+    /** Takes one segment's chunks of {@code file}; thread-safe. */
+    synchronized void offer(Path file, List<ChunkSpan> spans) {
+        for (ChunkSpan s : spans) {
+            if (seen.add(s.id())) {
+                pending.put(s.id(), new Source(file, s.offset(), s.length()));
+            }
+        }
+        if (pending.size() >= IDS_PER_ROUND) {
+            dispatch();
+        }
+    }
+
+    private void dispatch() {
+        Map<ContentHash, Source> round = pending;
+        pending = new java.util.LinkedHashMap<>();
+        rounds.add(pool.submit(() -> {
+            runRound(round);
+            return null;
+        }));
+    }
+
+    /** Sends what is left and waits for every round; rethrows the first failure. */
+    void finish() throws IOException {
+        synchronized (this) {
+            if (!pending.isEmpty()) {
+                dispatch();
+            }
+        }
+        List<Future<?>> all;
+        synchronized (this) {
+            all = List.copyOf(rounds);
+        }
+        for (Future<?> f : all) {
+            try {
+                f.get();
+            } catch (ExecutionException e) {
+                Throwable c = e.getCause();
+                if (c instanceof IOException io) {
+                    throw io;
+                }
+                if (c instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new IOException(c);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IOException("interrupted while uploading", e);
+            }
+        }
+    }
+
+    private void runRound(Map<ContentHash, Source> round) throws Exception {
+        ArrayNode q = StrataClient.JSON.createArrayNode();
+        round.keySet().forEach(id -> q.add(id.hex()));
+        ObjectNode body = StrataClient.JSON.createObjectNode();
+        body.set("ids", q);
+        Set<ContentHash> missing = new HashSet<>();
+        client.post(sessionPath + "/missing", body).path("missing").forEach(n -> missing.add(ContentHash.fromHex(n.asText())));
+        knownChunks.addAndGet(round.size() - missing.size());
+        List<ContentHash> batch = new ArrayList<>();
+        long size = 0;
+        for (Map.Entry<ContentHash, Source> e : round.entrySet()) {
+            if (!missing.contains(e.getKey())) {
+                continue;
+            }
+            batch.add(e.getKey());
+            size += e.getValue().length();
+            if (size >= BATCH_BYTES) {
+                send(batch, round);
+                batch = new ArrayList<>();
+                size = 0;
+            }
+        }
+        if (!batch.isEmpty()) {
+            send(batch, round);
+        }
+    }
+
+    private void send(List<ContentHash> batch, Map<ContentHash, Source> sources) throws Exception {
+        inFlight.acquire();
+        byte[] buffer = compress ? null : buffers.poll();
+        try {
+            int length;
+            if (compress) {
+                byte[] body = encode(batch, sources, true);
+                client.postBytes(sessionPath + "/chunks", body);
+                length = body.length;
+            } else {
+                long needed = frameBytes(batch, sources);
+                if (buffer == null || buffer.length < needed) {
+                    buffer = new byte[Math.toIntExact(Math.max(needed, BATCH_BYTES + (2 << 20)))];
+                }
+                length = encodeRaw(batch, sources, buffer);
+                client.postBytes(sessionPath + "/chunks", buffer, length);
+            }
+            sentBytes.addAndGet(length);
+            sentChunks.addAndGet(batch.size());
+            bar.add(batch.stream().mapToLong(id -> sources.get(id).length()).sum());
+        } finally {
+            if (buffer != null) {
+                buffers.add(buffer);
+            }
+            inFlight.release();
+        }
+    }
+
+    long sentBytes() {
+        return sentBytes.get();
+    }
+
+    long sentChunks() {
+        return sentChunks.get();
+    }
+
+    long knownChunks() {
+        return knownChunks.get();
+    }
+
+    @Override
+    public void close() {
+        pool.shutdownNow();
+    }
+
+    static long frameBytes(List<ContentHash> batch, Map<ContentHash, Source> sources) {
+        long total = 0;
+        for (ContentHash id : batch) {
+            total += ChunkFrames.HEADER + sources.get(id).length();
+        }
+        return total;
+    }
+
+    /** Raw frames read from the files straight into {@code body} (no intermediate copies); returns the length. */
+    static int encodeRaw(List<ContentHash> batch, Map<ContentHash, Source> sources, byte[] body) throws IOException {
+        Map<Path, FileChannel> open = new TreeMap<>();
+        try {
+            int pos = 0;
+            for (ContentHash id : batch) {
+                Source s = sources.get(id);
+                ChunkFrames.writeHeader(body, pos, id, Codec.RAW, s.length(), s.length());
+                pos += ChunkFrames.HEADER;
+                readFully(channel(open, s.file()), ByteBuffer.wrap(body, pos, s.length()), s);
+                pos += s.length();
+            }
+            return pos;
+        } finally {
+            for (FileChannel ch : open.values()) {
+                ch.close();
+            }
+        }
+    }
+
+    /** One request body of zstd-compressed chunk frames (kept raw where compression does not pay). */
+    static byte[] encode(List<ContentHash> batch, Map<ContentHash, Source> sources, boolean compress) throws IOException {
+        Map<Path, FileChannel> open = new TreeMap<>();
+        try {
+            ByteArrayOutputStream out = new ByteArrayOutputStream(BATCH_BYTES + (1 << 20));
+            for (ContentHash id : batch) {
+                Source s = sources.get(id);
+                byte[] raw = new byte[s.length()];
+                readFully(channel(open, s.file()), ByteBuffer.wrap(raw), s);
+                ChunkFrames.write(out, id, Codecs.compressOrRaw(raw));
+            }
+            return out.toByteArray();
+        } finally {
+            for (FileChannel ch : open.values()) {
+                ch.close();
+            }
+        }
+    }
+
+    private static FileChannel channel(Map<Path, FileChannel> open, Path file) throws IOException {
+        FileChannel ch = open.get(file);
+        if (ch == null) {
+            ch = FileChannel.open(file, StandardOpenOption.READ);
+            open.put(file, ch);
+        }
+        return ch;
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer buf, Source s) throws IOException {
+        long start = s.offset() - buf.position();
+        while (buf.hasRemaining()) {
+            if (ch.read(buf, start + buf.position()) < 0) {
+                throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
+            }
+        }
+    }
+}
