@@ -59,13 +59,22 @@ def main():
             sent += j["sent_bytes"]
             log(f"strata push ckpt {k}: {t:.2f} s, sent {j['sent_bytes'] / 2**20:.1f} MiB")
         _, out, _ = strata(["stats", "bench/series", "--json"], srv.url, sync=False)
+        st_pushed = json.loads(out)
+        du_pushed = du_bytes(data)
+        # pushes to a local server store chunks raw; compaction (automatic when idle) compresses them
+        t_compact, out, _ = strata(["compact", "--json"], srv.url)
+        compact = json.loads(out)
+        log(f"strata compact: {t_compact:.2f} s, {compact}")
+        _, out, _ = strata(["stats", "bench/series", "--json"], srv.url, sync=False)
         st = json.loads(out)
         heap = srv.heap_report()
     finally:
         srv.stop()
     res["tools"]["strata"] = {"stats": st, "stored_over_logical": st["stored_bytes"] / st["logical_bytes"],
                               "repo_du_bytes": du_bytes(data), "pushes": per, "total_s": round(total_t, 2),
-                              "sent_bytes": sent, "heap": heap}
+                              "sent_bytes": sent, "heap": heap,
+                              "before_compaction": {"stats": st_pushed, "repo_du_bytes": du_pushed},
+                              "compaction": dict(compact, seconds=round(t_compact, 2))}
 
     # --- restic (repo v2, compression auto)
     repo = os.path.join(work, "restic")

@@ -47,6 +47,7 @@ final class ServeCommand implements Callable<Integer> {
         if (packSize != null) flags.put("pack_size", packSize.toString());
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
+        strata.startBackgroundWork(java.time.Duration.ofSeconds(30));
         ApiServer server;
         try {
             server = new ApiServer(strata, AccessPolicy.LOCAL_ONLY).start(cfg.bind(), cfg.port());

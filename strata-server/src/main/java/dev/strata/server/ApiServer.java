@@ -136,6 +136,7 @@ public final class ApiServer implements AutoCloseable {
     private void route(HandlerType method, String path, Action action, Scope scope, Handler handler) {
         routes.add(new RouteInfo(method.name(), path, action));
         app.addHttpHandler(method, path, ctx -> {
+            strata.noteActivity();
             Principal p = authenticate(ctx);
             if (scope != Scope.PUBLIC) {
                 String repo = scope == Scope.REPO ? repoName(ctx) : null;
@@ -385,6 +386,12 @@ public final class ApiServer implements AutoCloseable {
         // ---- administration
         route(HandlerType.POST, PREFIX + "/admin/gc", Action.ADMIN, Scope.SERVER, ctx -> ctx.json(JsonViews.gc(
                 "true".equals(ctx.queryParam("full")) ? strata.gc().run(1.0) : strata.gc().run())));
+        route(HandlerType.POST, PREFIX + "/admin/compact", Action.ADMIN, Scope.SERVER, ctx -> {
+            dev.strata.service.Compactor.Report r = strata.compactor().run(() -> true);
+            ctx.json(JsonViews.MAPPER.createObjectNode().put("packs_rewritten", r.packsRewritten())
+                    .put("chunks_compressed", r.chunksCompressed()).put("bytes_before", r.bytesBefore())
+                    .put("bytes_after", r.bytesAfter()));
+        });
         route(HandlerType.GET, PREFIX + "/admin/transfer-stats", Action.ADMIN, Scope.SERVER, ctx -> {
             Uploads.TransferStats t = strata.uploads().transferStats();
             ctx.json(JsonViews.MAPPER.createObjectNode().put("chunk_bytes_received", t.chunkBytesReceived())

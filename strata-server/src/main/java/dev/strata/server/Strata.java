@@ -5,6 +5,7 @@ import dev.strata.catalog.Catalogs;
 import dev.strata.core.StorageException;
 import dev.strata.core.store.ChunkStore;
 import dev.strata.core.store.local.LocalPackStore;
+import dev.strata.service.Compactor;
 import dev.strata.service.ContentReader;
 import dev.strata.service.GarbageCollector;
 import dev.strata.service.Queries;
@@ -26,6 +27,9 @@ public final class Strata implements AutoCloseable {
     private final Queries queries;
     private final GarbageCollector gc;
     private final ContentReader reader;
+    private final Compactor compactor;
+    private volatile long lastActivityNanos = System.nanoTime();
+    private volatile Thread background;
 
     public Strata(ChunkStore store, Catalog catalog, Clock clock) {
         this.store = store;
@@ -35,6 +39,42 @@ public final class Strata implements AutoCloseable {
         this.queries = new Queries(repos, store);
         this.gc = new GarbageCollector(repos, store, uploads);
         this.reader = new ContentReader(store);
+        this.compactor = new Compactor(store, uploads);
+    }
+
+    /** Marks the server busy now: background work waits until it has been idle for a while. */
+    public void noteActivity() {
+        lastActivityNanos = System.nanoTime();
+    }
+
+    private boolean idleFor(java.time.Duration d) {
+        return System.nanoTime() - lastActivityNanos >= d.toNanos();
+    }
+
+    /**
+     * Starts the background compactor: every 10 s, once no request has arrived for {@code idle},
+     * it compresses raw chunks pack by pack, stopping at the next request (invariant 7).
+     */
+    public void startBackgroundWork(java.time.Duration idle) {
+        Thread t = Thread.ofPlatform().daemon().name("strata-compactor").start(() -> {
+            while (!Thread.currentThread().isInterrupted()) {
+                try {
+                    Thread.sleep(10_000);
+                    if (idleFor(idle)) {
+                        compactor.run(() -> idleFor(idle));
+                    }
+                } catch (InterruptedException e) {
+                    return;
+                } catch (RuntimeException e) {
+                    org.slf4j.LoggerFactory.getLogger(Strata.class).warn("background compaction failed; will retry", e);
+                }
+            }
+        });
+        background = t;
+    }
+
+    public Compactor compactor() {
+        return compactor;
     }
 
     /** Opens the data directory and catalog named by {@code config}; fails clearly if they are unusable. */
@@ -84,6 +124,15 @@ public final class Strata implements AutoCloseable {
 
     @Override
     public void close() {
+        Thread t = background;
+        if (t != null) {
+            t.interrupt();
+            try {
+                t.join(30_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         try {
             catalog.close();
         } finally {

@@ -59,7 +59,17 @@ public interface ChunkStore extends Closeable {
     List<PackInfo> packs();
 
     /** Copies the chunks {@code keep} accepts out of {@code packIds}, durably, then deletes those packs. */
-    RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep);
+    default RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep) {
+        return repack(packIds, keep, (id, chunk) -> chunk);
+    }
+
+    /**
+     * As {@link #repack(Collection, Predicate)}, storing each kept chunk as {@code reencode}
+     * returns it: the same id and decoded bytes in another encoding (compaction compresses chunks
+     * that arrived raw). The caller guarantees the new encoding decodes to the same bytes.
+     */
+    RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep,
+                        java.util.function.BiFunction<ContentHash, EncodedChunk, EncodedChunk> reencode);
 
     /** Deletes a whole pack; its chunks disappear from the store. */
     void deletePack(String packId);

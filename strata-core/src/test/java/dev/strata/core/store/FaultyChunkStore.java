@@ -97,9 +97,10 @@ public final class FaultyChunkStore implements ChunkStore {
     }
 
     @Override
-    public RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep) {
+    public RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep,
+                               java.util.function.BiFunction<ContentHash, EncodedChunk, EncodedChunk> reencode) {
         check(Op.REPACK);
-        return delegate.repack(packIds, keep);
+        return delegate.repack(packIds, keep, reencode);
     }
 
     @Override

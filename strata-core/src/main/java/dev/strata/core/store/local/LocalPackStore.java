@@ -176,7 +176,8 @@ public final class LocalPackStore implements ChunkStore {
     }
 
     @Override
-    public RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep) {
+    public RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep,
+                               java.util.function.BiFunction<ContentHash, EncodedChunk, EncodedChunk> reencode) {
         ensureOpen();
         writeLock.lock();
         try {
@@ -204,7 +205,7 @@ public final class LocalPackStore implements ChunkStore {
                     kept.add(e.id());
                     Location loc = index.get(e.id());
                     if (loc != null && old.contains(loc.pack())) {
-                        EncodedChunk c = readEncoded(e.id(), loc);
+                        EncodedChunk c = reencode.apply(e.id(), readEncoded(e.id(), loc));
                         copiedBytes += append(e.id(), c);
                     }
                 }
