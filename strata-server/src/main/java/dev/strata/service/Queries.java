@@ -9,7 +9,6 @@ import dev.strata.catalog.RefKind;
 import dev.strata.catalog.RepoRecord;
 import dev.strata.core.ChunkRef;
 import dev.strata.core.ContentHash;
-import dev.strata.core.InvalidInputException;
 import dev.strata.core.NotFoundException;
 import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.ChunkStore;
@@ -193,11 +192,5 @@ public final class Queries {
         List<Ref> refs = catalog.listRefs(repo.id());
         int branches = (int) refs.stream().filter(r -> r.kind() == RefKind.BRANCH).count();
         return new Stats(repo.name(), live, branches, refs.size() - branches, files, logical, chunks.size(), unique, stored, byCodec);
-    }
-
-    static void requirePositive(int n, String what) {
-        if (n <= 0) {
-            throw new InvalidInputException(what + " must be positive");
-        }
     }
 }
