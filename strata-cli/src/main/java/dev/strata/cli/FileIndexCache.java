@@ -40,6 +40,7 @@ final class FileIndexCache {
     private static final Duration SETTLE = Duration.ofSeconds(2);
 
     private final Path dir;
+    private int hits;
 
     private FileIndexCache(Path dir) {
         this.dir = dir;
@@ -71,6 +72,7 @@ final class FileIndexCache {
         Path entry = dir.resolve(ContentHash.sha256Of(real.toString().getBytes(StandardCharsets.UTF_8)).hex());
         ChunkedFile cached = read(entry, before);
         if (cached != null) {
+            hits++;
             onSegment.accept(cached.chunks());
             progress.accept(cached.size());
             return cached;
@@ -82,6 +84,11 @@ final class FileIndexCache {
             write(entry, after, fresh);
         }
         return fresh;
+    }
+
+    /** How many lookups the cache answered (for tests and diagnostics). */
+    int hits() {
+        return hits;
     }
 
     private record Stamp(long size, long mtimeNanos, long ctimeNanos, long inode) {
