@@ -30,6 +30,8 @@ public final class Strata implements AutoCloseable {
     private final Compactor compactor;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile Thread background;
+    private java.nio.channels.FileChannel lockChannel;
+    private java.nio.channels.FileLock lock;
 
     public Strata(ChunkStore store, Catalog catalog, Clock clock) {
         this.store = store;
@@ -88,12 +90,41 @@ public final class Strata implements AutoCloseable {
         if (!Files.isWritable(data)) {
             throw new StorageException("data directory " + data + " is not writable", null);
         }
-        ChunkStore store = LocalPackStore.open(config.chunkDir(), LocalPackStore.Options.defaults().withTargetPackBytes(config.packSizeBytes()));
+        // Two servers appending to the same packs would corrupt them: one server per data directory.
+        java.nio.channels.FileChannel lockChannel;
+        java.nio.channels.FileLock lock;
         try {
+            lockChannel = java.nio.channels.FileChannel.open(data.resolve("strata.lock"),
+                    java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+            lock = lockChannel.tryLock();
+        } catch (IOException e) {
+            throw new StorageException("cannot lock data directory " + data + ": " + e, e);
+        }
+        if (lock == null) {
+            try {
+                lockChannel.close();
+            } catch (IOException ignored) {
+                // nothing to release
+            }
+            throw new StorageException("data directory " + data + " is in use by another Strata server; stop it or use --data", null);
+        }
+        ChunkStore store = null;
+        try {
+            store = LocalPackStore.open(config.chunkDir(), LocalPackStore.Options.defaults().withTargetPackBytes(config.packSizeBytes()));
             Catalog catalog = Catalogs.open(config.catalogUrl());
-            return new Strata(store, catalog, Clock.systemUTC());
+            Strata strata = new Strata(store, catalog, Clock.systemUTC());
+            strata.lockChannel = lockChannel;
+            strata.lock = lock;
+            return strata;
         } catch (RuntimeException e) {
-            store.close();
+            if (store != null) {
+                store.close();
+            }
+            try {
+                lockChannel.close();
+            } catch (IOException ignored) {
+                // the lock goes with the channel
+            }
             throw e;
         }
     }
@@ -136,7 +167,17 @@ public final class Strata implements AutoCloseable {
         try {
             catalog.close();
         } finally {
-            store.close();
+            try {
+                store.close();
+            } finally {
+                if (lockChannel != null) {
+                    try {
+                        lockChannel.close(); // releases the data directory lock
+                    } catch (IOException ignored) {
+                        // the process is ending anyway
+                    }
+                }
+            }
         }
     }
 }
