@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
                 "(lab/chimera@run-42~1)."},
         subcommands = {ServeCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
                 CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
-                FindCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
+                FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec

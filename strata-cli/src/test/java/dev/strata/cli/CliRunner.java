@@ -49,6 +49,6 @@ final class CliRunner {
 
     private static boolean isCommandWord(String s) {
         return List.of("repo", "branch", "retention", "create", "list", "show", "delete", "set", "clear", "push", "pull", "cat",
-                "tag", "log", "find", "diff", "stats", "gc").contains(s);
+                "tag", "log", "find", "diff", "stats", "gc", "compact", "lineage").contains(s);
     }
 }

@@ -130,6 +130,12 @@ class EndToEndTest {
         assertEquals(1, derived.size());
         assertEquals(lora, derived.get(0).path("id").asText());
         assertEquals(3, cli.run("find", "lab/chimera-lora", "--derived-from", "lab/chimera@run-43").exit(), "not derived from step 1000");
+        JsonNode up = cli.ok("lineage", "lab/chimera-lora@main", "--json").json().path("derives_from");
+        assertEquals("adapter_of", up.get(0).path("relation").asText());
+        assertEquals(second, up.get(0).path("target_commit").asText());
+        JsonNode down = cli.ok("lineage", "lab/chimera@v1", "--json").json().path("derived");
+        assertEquals(lora, down.get(0).path("commit").asText());
+        assertEquals("lab/chimera-lora", down.get(0).path("repo").asText());
 
         // A single range of a file, as a tensor reader would fetch it.
         CliRunner.Run cat = cli.ok("cat", "lab/chimera@v1", "config.json", "--range", "1-8");
