@@ -65,6 +65,9 @@ public final class Compactor {
             Set<String> beforePacks = packIds();
             uploads.gcLock().writeLock().lock();
             try {
+                if (!packIds().contains(p.packId())) {
+                    continue; // garbage collection removed or rewrote it meanwhile
+                }
                 RepackResult r = store.repack(List.of(p.packId()), id -> true, (id, chunk) -> {
                     if (chunk.codec() != Codec.RAW) {
                         return chunk;
