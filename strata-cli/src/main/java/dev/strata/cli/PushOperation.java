@@ -87,74 +87,84 @@ final class PushOperation {
         }
         String upload = client.post(repoPath + "/uploads", StrataClient.JSON.createObjectNode()).path("upload_id").asText();
         String sessionPath = repoPath + "/uploads/" + upload;
-        List<LocalFile> files = new ArrayList<>();
-        FileChunker chunker = new FileChunker(req.threads());
-        FileIndexCache cache = FileIndexCache.open(req.useCache());
-        Timing timing = new Timing();
-        long sentBytes, sentChunks, knownChunks;
-        // Chunks travel while later segments are still being hashed (UploadPipeline).
-        try (Progress bar = progress ? Progress.start("pushing", total) : Progress.start("", 0);
-             UploadPipeline pipe = new UploadPipeline(client, sessionPath, req.threads(), req.compress(), Progress.start("", 0))) {
-            for (Map.Entry<String, Path> e : sources.entrySet()) {
-                Path file = e.getValue();
-                files.add(new LocalFile(e.getKey(), file, cache.chunk(chunker, file, bar::add, spans -> pipe.offer(file, spans))));
+        try {
+            List<LocalFile> files = new ArrayList<>();
+            FileChunker chunker = new FileChunker(req.threads());
+            FileIndexCache cache = FileIndexCache.open(req.useCache());
+            Timing timing = new Timing();
+            long sentBytes, sentChunks, knownChunks;
+            // Chunks travel while later segments are still being hashed (UploadPipeline).
+            try (Progress bar = progress ? Progress.start("pushing", total) : Progress.start("", 0);
+                 UploadPipeline pipe = new UploadPipeline(client, sessionPath, req.threads(), req.compress(), Progress.start("", 0))) {
+                for (Map.Entry<String, Path> e : sources.entrySet()) {
+                    Path file = e.getValue();
+                    files.add(new LocalFile(e.getKey(), file, cache.chunk(chunker, file, bar::add, spans -> pipe.offer(file, spans))));
+                }
+                timing.mark("hash");
+                pipe.finish();
+                timing.mark("upload");
+                sentBytes = pipe.sentBytes();
+                sentChunks = pipe.sentChunks();
+                knownChunks = pipe.knownChunks();
             }
-            timing.mark("hash");
-            pipe.finish();
-            timing.mark("upload");
-            sentBytes = pipe.sentBytes();
-            sentChunks = pipe.sentChunks();
-            knownChunks = pipe.knownChunks();
-        }
-        List<LocalFile> changed = new ArrayList<>();
-        for (LocalFile f : files) {
-            JsonNode old = parentTree.get(f.path());
-            if (old == null || old.path("size").asLong() != f.chunks().size()
-                    || !old.path("sha256").asText().equals(f.chunks().sha256().hex())) {
-                changed.add(f);
+            List<LocalFile> changed = new ArrayList<>();
+            for (LocalFile f : files) {
+                JsonNode old = parentTree.get(f.path());
+                if (old == null || old.path("size").asLong() != f.chunks().size()
+                        || !old.path("sha256").asText().equals(f.chunks().sha256().hex())) {
+                    changed.add(f);
+                }
             }
-        }
 
-        ArrayNode fileNodes = StrataClient.JSON.createArrayNode();
-        for (LocalFile f : changed) {
-            List<ChunkRef> refs = new ArrayList<>(f.chunks().chunks().size());
-            f.chunks().chunks().forEach(s -> refs.add(new ChunkRef(s.id(), s.length())));
-            String manifestId = client.postBytes(sessionPath + "/manifests", new FileManifest(refs).encode()).path("manifest_id").asText();
-            fileNodes.addObject().put("path", f.path()).put("size", f.chunks().size()).put("sha256", f.chunks().sha256().hex())
-                    .put("manifest_id", manifestId);
+            ArrayNode fileNodes = StrataClient.JSON.createArrayNode();
+            for (LocalFile f : changed) {
+                List<ChunkRef> refs = new ArrayList<>(f.chunks().chunks().size());
+                f.chunks().chunks().forEach(s -> refs.add(new ChunkRef(s.id(), s.length())));
+                String manifestId = client.postBytes(sessionPath + "/manifests", new FileManifest(refs).encode()).path("manifest_id").asText();
+                fileNodes.addObject().put("path", f.path()).put("size", f.chunks().size()).put("sha256", f.chunks().sha256().hex())
+                        .put("manifest_id", manifestId);
+            }
+            ArrayNode deletes = StrataClient.JSON.createArrayNode();
+            Set<String> deleteSet = new java.util.TreeSet<>(req.deletes());
+            if (req.sync()) {
+                parentTree.keySet().stream().filter(p -> !sources.containsKey(p)).forEach(deleteSet::add);
+            }
+            deleteSet.forEach(deletes::add);
+            ObjectNode commit = StrataClient.JSON.createObjectNode();
+            commit.put("upload_id", upload).put("branch", req.branch()).put("message", req.message()).put("author", req.author());
+            if (parent == null) {
+                commit.putNull("parent");
+            } else {
+                commit.put("parent", parent);
+            }
+            if (req.step() != null) {
+                commit.put("step", req.step());
+            }
+            ObjectNode m = commit.putObject("metrics");
+            req.metrics().forEach(m::put);
+            commit.set("metadata", req.metadata());
+            commit.set("files", fileNodes);
+            commit.set("deletes", deletes);
+            ArrayNode lin = commit.putArray("lineage");
+            for (Map.Entry<String, String> e : req.lineage().entrySet()) {
+                dev.strata.service.RepoRev target = dev.strata.service.RepoRev.parse(e.getValue());
+                lin.addObject().put("relation", e.getKey()).put("repo", target.repo()).put("rev", target.revOrDefault());
+            }
+            timing.mark("manifests");
+            JsonNode created = client.post(repoPath + "/commits", commit);
+            timing.mark("commit");
+            timing.report("push");
+            long logical = files.stream().mapToLong(f -> f.chunks().size()).sum();
+            return new Result(created, files.size(), changed.size(), logical, sentBytes, sentChunks, knownChunks);
+        } catch (Exception e) {
+            // Give the server its session back now rather than when it expires (it holds chunks from GC).
+            try {
+                client.delete(sessionPath);
+            } catch (RuntimeException ignored) {
+                // unreachable server, or the session is already gone: it expires by itself
+            }
+            throw e;
         }
-        ArrayNode deletes = StrataClient.JSON.createArrayNode();
-        Set<String> deleteSet = new java.util.TreeSet<>(req.deletes());
-        if (req.sync()) {
-            parentTree.keySet().stream().filter(p -> !sources.containsKey(p)).forEach(deleteSet::add);
-        }
-        deleteSet.forEach(deletes::add);
-        ObjectNode commit = StrataClient.JSON.createObjectNode();
-        commit.put("upload_id", upload).put("branch", req.branch()).put("message", req.message()).put("author", req.author());
-        if (parent == null) {
-            commit.putNull("parent");
-        } else {
-            commit.put("parent", parent);
-        }
-        if (req.step() != null) {
-            commit.put("step", req.step());
-        }
-        ObjectNode m = commit.putObject("metrics");
-        req.metrics().forEach(m::put);
-        commit.set("metadata", req.metadata());
-        commit.set("files", fileNodes);
-        commit.set("deletes", deletes);
-        ArrayNode lin = commit.putArray("lineage");
-        for (Map.Entry<String, String> e : req.lineage().entrySet()) {
-            dev.strata.service.RepoRev target = dev.strata.service.RepoRev.parse(e.getValue());
-            lin.addObject().put("relation", e.getKey()).put("repo", target.repo()).put("rev", target.revOrDefault());
-        }
-        timing.mark("manifests");
-        JsonNode created = client.post(repoPath + "/commits", commit);
-        timing.mark("commit");
-        timing.report("push");
-        long logical = files.stream().mapToLong(f -> f.chunks().size()).sum();
-        return new Result(created, files.size(), changed.size(), logical, sentBytes, sentChunks, knownChunks);
     }
 
     /** Maps commit paths to local files: a directory's regular files by relative path, or one file by its name. */
