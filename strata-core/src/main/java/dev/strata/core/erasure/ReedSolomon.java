@@ -6,7 +6,8 @@ import java.util.Arrays;
  * A systematic Reed-Solomon erasure code over GF(256): k data shards, m parity shards, any k of the
  * k+m shards reconstruct the rest. The encoding matrix is [I_k ; C] where C is the m×k Cauchy matrix
  * C[i][j] = 1 / (x_i + y_j), x_i = k + i, y_j = j; every square submatrix of a Cauchy matrix is
- * invertible, so every choice of k rows of [I ; C] is.
+ * invertible, so every choice of k rows of [I ; C] is. With k = 1 the parity rows are [1] instead:
+ * plain replication, each parity shard a copy of the data shard.
  *
  * <p>This is an <em>erasure</em> code: {@link #decode} trusts every shard marked present. A shard
  * that is present but corrupt yields wrong output without an error; detecting corruption is the
@@ -36,7 +37,8 @@ public final class ReedSolomon {
         this.parity = new int[m][k];
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < k; j++) {
-                parity[i][j] = GaloisField.inverse((k + i) ^ j);
+                // k = 1: every 1×1 minor of [1 ; 1 ; ...] is invertible, so parity shards are plain copies.
+                parity[i][j] = k == 1 ? 1 : GaloisField.inverse((k + i) ^ j);
             }
         }
     }
