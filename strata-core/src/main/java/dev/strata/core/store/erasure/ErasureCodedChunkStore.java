@@ -145,6 +145,8 @@ public final class ErasureCodedChunkStore implements ChunkStore {
             Path shards = d.resolve("shards");
             try {
                 Files.createDirectories(shards);
+                pendingDirs.add(shards); // the first flush makes a fresh layout durable
+                pendingDirs.add(d);
             } catch (IOException e) {
                 continue; // a dead disk: its shards are missing, the others still serve
             }
