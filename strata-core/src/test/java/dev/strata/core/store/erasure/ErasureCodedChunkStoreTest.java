@@ -200,6 +200,27 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
     }
 
     @Test
+    void anUnwritableDirectoryFailsPutsCleanlyAndReadsGoOn() throws IOException {
+        List<TestChunks> before = putMany(10, 5000);
+        store.flush();
+        Path disk3 = dir.resolve("disk3");
+        deleteTree(disk3);
+        Files.write(disk3, new byte[] {1}); // a dead mount: not a directory any more
+        TestChunks c = TestChunks.random(random, 3000);
+        assertThrows(dev.strata.core.StorageException.class, () -> store.put(c.id(), c.encoded()));
+        assertTrue(!store.exists(c.id()), "a failed put leaves nothing indexed");
+        assertTrue(shardsOf(dir, c.id()).isEmpty(), "and no shard files behind");
+        before.forEach(this::assertStored);
+        store.flush();
+        Files.delete(disk3); // the disk is replaced
+        assertTrue(store.put(c.id(), c.encoded()));
+        assertStored(c);
+        reopen();
+        before.forEach(this::assertStored);
+        assertStored(c);
+    }
+
+    @Test
     void badConfigurationsAreRejected() {
         assertThrows(InvalidInputException.class, () -> ErasureCodedChunkStore.open(List.of()));
         assertThrows(InvalidInputException.class, () -> ErasureCodedChunkStore.open(List.of(dir.resolve("a"), dir.resolve("a"))));
