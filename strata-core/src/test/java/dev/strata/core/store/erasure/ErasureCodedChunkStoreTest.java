@@ -221,6 +221,45 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
     }
 
     @Test
+    void readersDuringARepackSeeRightBytesOrNotFound() throws Exception {
+        List<TestChunks> chunks = putMany(60, 3000);
+        store.flush();
+        Set<ContentHash> keep = new HashSet<>();
+        for (int i = 0; i < chunks.size(); i += 2) {
+            keep.add(chunks.get(i).id());
+        }
+        java.util.concurrent.atomic.AtomicBoolean done = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failure = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread reader = new Thread(() -> {
+            try {
+                while (!done.get()) {
+                    for (TestChunks c : chunks) {
+                        if (keep.contains(c.id())) {
+                            assertArrayEquals(c.raw(), store.get(c.id()));
+                        } else {
+                            try {
+                                assertArrayEquals(c.raw(), store.get(c.id()));
+                            } catch (dev.strata.core.NotFoundException gone) {
+                                // dropped by the repack
+                            }
+                        }
+                    }
+                }
+            } catch (Throwable t) {
+                failure.set(t);
+            }
+        });
+        reader.start();
+        store.repack(store.packs().stream().map(dev.strata.core.store.PackInfo::packId).toList(), keep::contains);
+        done.set(true);
+        reader.join();
+        if (failure.get() != null) {
+            throw new AssertionError(failure.get());
+        }
+        chunks.stream().filter(c -> keep.contains(c.id())).forEach(this::assertStored);
+    }
+
+    @Test
     void badConfigurationsAreRejected() {
         assertThrows(InvalidInputException.class, () -> ErasureCodedChunkStore.open(List.of()));
         assertThrows(InvalidInputException.class, () -> ErasureCodedChunkStore.open(List.of(dir.resolve("a"), dir.resolve("a"))));
