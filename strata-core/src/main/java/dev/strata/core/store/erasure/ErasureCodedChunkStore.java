@@ -1,0 +1,593 @@
+package dev.strata.core.store.erasure;
+
+import dev.strata.core.Codec;
+import dev.strata.core.ContentHash;
+import dev.strata.core.CorruptDataException;
+import dev.strata.core.InvalidInputException;
+import dev.strata.core.NotFoundException;
+import dev.strata.core.StorageException;
+import dev.strata.core.codec.Codecs;
+import dev.strata.core.erasure.ReedSolomon;
+import dev.strata.core.store.ChunkInfo;
+import dev.strata.core.store.ChunkStore;
+import dev.strata.core.store.EncodedChunk;
+import dev.strata.core.store.PackInfo;
+import dev.strata.core.store.RepackResult;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.HexFormat;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiFunction;
+import java.util.function.Predicate;
+import java.util.regex.Pattern;
+
+/**
+ * A chunk store spread over N data directories (one per disk): each chunk is one Reed-Solomon stripe
+ * of k data + m parity shards, each shard a file with a checksummed header (docs/format.md,
+ * "Erasure-coded shards"; decision 0010). Shard i of a chunk lives in directory
+ * {@code (start + i) mod N}, start derived from the chunk id, so no two shards of a stripe share a
+ * directory. A read needs any k intact shards: up to m directories may be missing or corrupt.
+ *
+ * <p>With fewer than k+m directories the store falls back to plain replication: k = 1 and
+ * min(m + 1, N) copies (RS with k = 1 is a copy). The geometry is recorded per shard, so a store
+ * reopened with other settings still reads what it wrote.
+ *
+ * <p>A "pack" is a group of stripes: a subdirectory {@code shards/<pack id>/} in every data
+ * directory, sealed once it holds {@code packBytes} of shard bytes. Repack writes the kept chunks
+ * into a new pack, flushes, then deletes the old pack directories (a crash leaves duplicates).
+ *
+ * <p>A put writes every shard; if any directory fails, the put fails with
+ * {@link StorageException} and its shards are removed (the store never accepts a chunk below its
+ * redundancy).
+ */
+public final class ErasureCodedChunkStore implements ChunkStore {
+    public static final int DEFAULT_DATA_SHARDS = 4;
+    public static final int DEFAULT_PARITY_SHARDS = 2;
+    public static final long DEFAULT_PACK_BYTES = 256L << 20;
+
+    private static final Pattern PACK_NAME = Pattern.compile("[0-9a-f]{32}");
+    private static final Pattern SHARD_NAME = Pattern.compile("([0-9a-f]{64})\\.([0-9]{1,3})");
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private record Entry(String pack, Codec codec, int rawLength, int encodedLength, int k, int m) {}
+
+    private static final class Pack {
+        long bytes;
+        final Set<ContentHash> ids = new HashSet<>();
+    }
+
+    private final List<Path> dirs;
+    private final int k;
+    private final int m;
+    private final long packBytes;
+    private final Map<ContentHash, Entry> index = new ConcurrentHashMap<>();
+    private final Map<Integer, ReedSolomon> codes = new ConcurrentHashMap<>();
+    private final Object lock = new Object();
+    // guarded by lock
+    private final Map<String, Pack> packs = new HashMap<>();
+    private final Set<Path> pendingFiles = new LinkedHashSet<>();
+    private final Set<Path> pendingDirs = new LinkedHashSet<>();
+    private String current;
+    private volatile boolean closed;
+
+    private ErasureCodedChunkStore(List<Path> dirs, int k, int m, long packBytes) {
+        this.dirs = dirs;
+        this.k = k;
+        this.m = m;
+        this.packBytes = packBytes;
+    }
+
+    /** Opens (creating what is missing) a store over {@code dirs} with the default 4+2 code. */
+    public static ErasureCodedChunkStore open(List<Path> dirs) {
+        return open(dirs, DEFAULT_DATA_SHARDS, DEFAULT_PARITY_SHARDS, DEFAULT_PACK_BYTES);
+    }
+
+    /**
+     * Opens a store over {@code dirs} writing k data + m parity shards per chunk (replication with
+     * min(m + 1, N) copies when there are fewer than k + m directories). Missing directories are
+     * created; unreadable ones are skipped (their shards count as missing).
+     */
+    public static ErasureCodedChunkStore open(List<Path> dirs, int dataShards, int parityShards, long packBytes) {
+        if (dirs == null || dirs.isEmpty()) {
+            throw new InvalidInputException("an erasure-coded store needs at least one directory");
+        }
+        if (dataShards < 1 || parityShards < 0 || dataShards + parityShards > 255) {
+            throw new InvalidInputException("bad erasure code " + dataShards + "+" + parityShards + ": need k ≥ 1, m ≥ 0, k + m ≤ 255");
+        }
+        if (packBytes < 1) {
+            throw new InvalidInputException("pack size must be positive: " + packBytes);
+        }
+        List<Path> norm = dirs.stream().map(p -> p.toAbsolutePath().normalize()).toList();
+        if (new HashSet<>(norm).size() != norm.size()) {
+            throw new InvalidInputException("data directories must be distinct: " + norm);
+        }
+        int k = dataShards;
+        int m = parityShards;
+        if (norm.size() < k + m) {
+            k = 1;
+            m = Math.min(parityShards + 1, norm.size()) - 1;
+        }
+        ErasureCodedChunkStore s = new ErasureCodedChunkStore(norm, k, m, packBytes);
+        s.scan();
+        return s;
+    }
+
+    /** The code new chunks are written with: {data shards, parity shards}. */
+    public int[] geometry() {
+        return new int[] {k, m};
+    }
+
+    public List<Path> directories() {
+        return dirs;
+    }
+
+    // ---- opening ---------------------------------------------------------------------------------
+
+    private void scan() {
+        for (Path d : dirs) {
+            Path shards = d.resolve("shards");
+            try {
+                Files.createDirectories(shards);
+                pendingDirs.add(shards); // the first flush makes a fresh layout durable
+                pendingDirs.add(d);
+            } catch (IOException e) {
+                continue; // a dead disk: its shards are missing, the others still serve
+            }
+            try (DirectoryStream<Path> ps = Files.newDirectoryStream(shards)) {
+                for (Path packDir : ps) {
+                    String pack = packDir.getFileName().toString();
+                    if (!PACK_NAME.matcher(pack).matches() || !Files.isDirectory(packDir)) {
+                        continue;
+                    }
+                    Pack p = packs.computeIfAbsent(pack, x -> new Pack());
+                    scanPack(packDir, pack, p);
+                }
+            } catch (IOException e) {
+                // unreadable directory: treated as missing
+            }
+        }
+    }
+
+    private void scanPack(Path packDir, String pack, Pack p) throws IOException {
+        try (DirectoryStream<Path> fs = Files.newDirectoryStream(packDir)) {
+            for (Path f : fs) {
+                var mt = SHARD_NAME.matcher(f.getFileName().toString());
+                if (!mt.matches()) {
+                    continue;
+                }
+                long size;
+                byte[] head;
+                try (InputStream in = Files.newInputStream(f)) {
+                    size = Files.size(f);
+                    head = in.readNBytes(ShardHeader.LENGTH);
+                } catch (IOException e) {
+                    continue;
+                }
+                p.bytes += size;
+                ShardHeader h;
+                try {
+                    h = ShardHeader.decode(head, "shard " + f);
+                } catch (CorruptDataException e) {
+                    continue; // another shard of the stripe may still describe it
+                }
+                if (!h.id().hex().equals(mt.group(1)) || h.shardIndex() != Integer.parseInt(mt.group(2))) {
+                    continue;
+                }
+                p.ids.add(h.id());
+                index.putIfAbsent(h.id(), new Entry(pack, h.codec(), h.rawLength(), h.encodedLength(), h.k(), h.m()));
+            }
+        }
+    }
+
+    // ---- placement -------------------------------------------------------------------------------
+
+    private int start(ContentHash id) {
+        byte[] b = id.toBytes();
+        int x = ((b[0] & 0xFF) << 24) | ((b[1] & 0xFF) << 16) | ((b[2] & 0xFF) << 8) | (b[3] & 0xFF);
+        return Integer.remainderUnsigned(x, dirs.size());
+    }
+
+    private Path shardPath(Path dir, String pack, ContentHash id, int shard) {
+        return dir.resolve("shards").resolve(pack).resolve(id.hex() + "." + shard);
+    }
+
+    private Path home(ContentHash id, String pack, int shard) {
+        return shardPath(dirs.get((start(id) + shard) % dirs.size()), pack, id, shard);
+    }
+
+    private ReedSolomon code(int k, int m) {
+        return codes.computeIfAbsent(k * 256 + m, x -> new ReedSolomon(k, m));
+    }
+
+    // ---- writes ----------------------------------------------------------------------------------
+
+    @Override
+    public boolean put(ContentHash id, EncodedChunk chunk) {
+        ensureOpen();
+        if (chunk.rawLength() > Codecs.MAX_RAW_LENGTH || chunk.data().length > Codecs.maxEncodedLength(Codecs.MAX_RAW_LENGTH)) {
+            throw new InvalidInputException("chunk " + id + " of " + chunk.rawLength() + " bytes (" + chunk.data().length
+                    + " encoded) is over the " + Codecs.MAX_RAW_LENGTH + "-byte limit");
+        }
+        if (index.containsKey(id)) {
+            return false;
+        }
+        synchronized (lock) {
+            ensureOpen();
+            if (index.containsKey(id)) {
+                return false;
+            }
+            write(id, chunk);
+            return true;
+        }
+    }
+
+    private String currentPack() {
+        if (current == null) {
+            byte[] b = new byte[16];
+            RANDOM.nextBytes(b);
+            current = HexFormat.of().formatHex(b);
+            packs.put(current, new Pack());
+        }
+        return current;
+    }
+
+    /** Writes one stripe into the current pack and indexes it; returns the bytes written. Holds lock. */
+    private long write(ContentHash id, EncodedChunk chunk) {
+        String pack = currentPack();
+        ReedSolomon rs = code(k, m);
+        byte[] enc = chunk.data();
+        int shardLen = ShardHeader.shardLength(enc.length, k);
+        byte[][] shards = new byte[k + m][];
+        for (int i = 0; i < k; i++) {
+            shards[i] = Arrays.copyOfRange(enc, Math.min(enc.length, i * shardLen), Math.min(enc.length, i * shardLen) + shardLen);
+        }
+        byte[][] parity = new byte[m][shardLen];
+        rs.encode(Arrays.copyOf(shards, k), parity);
+        System.arraycopy(parity, 0, shards, k, m);
+
+        List<Path> written = new ArrayList<>();
+        long bytes = 0;
+        try {
+            for (int i = 0; i < k + m; i++) {
+                Path f = home(id, pack, i);
+                Path packDir = f.getParent();
+                if (!Files.isDirectory(packDir)) {
+                    Files.createDirectories(packDir);
+                    pendingDirs.add(packDir.getParent());
+                    pendingDirs.add(packDir.getParent().getParent());
+                }
+                byte[] header = new ShardHeader(k, m, i, chunk.codec(), chunk.rawLength(), enc.length, shardLen, id,
+                        ShardHeader.crc(shards[i], 0, shardLen)).encode();
+                written.add(f);
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                        StandardOpenOption.WRITE)) {
+                    ByteBuffer[] bufs = {ByteBuffer.wrap(header), ByteBuffer.wrap(shards[i])};
+                    long want = header.length + (long) shardLen;
+                    long done = 0;
+                    while (done < want) {
+                        done += ch.write(bufs);
+                    }
+                }
+                pendingFiles.add(f);
+                pendingDirs.add(packDir);
+                bytes += ShardHeader.LENGTH + shardLen;
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Path f : written) {
+                pendingFiles.remove(f);
+                try {
+                    Files.deleteIfExists(f);
+                } catch (IOException ignored) {
+                    // best effort; a partial stripe is ignored or repaired by readers
+                }
+            }
+            throw new StorageException("writing the shards of chunk " + id + " failed: " + e.getMessage(), e);
+        }
+        Pack p = packs.get(pack);
+        p.bytes += bytes;
+        p.ids.add(id);
+        index.put(id, new Entry(pack, chunk.codec(), chunk.rawLength(), enc.length, k, m));
+        if (p.bytes >= packBytes) {
+            current = null; // sealed
+        }
+        return bytes;
+    }
+
+    @Override
+    public void flush() {
+        synchronized (lock) {
+            ensureOpen();
+            flushLocked();
+        }
+    }
+
+    private void flushLocked() {
+        try {
+            for (Path f : pendingFiles) {
+                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    ch.force(true);
+                } catch (NoSuchFileException gone) {
+                    // deleted since (deletePack, repack)
+                }
+            }
+            pendingFiles.clear();
+            for (Path d : pendingDirs) {
+                try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
+                    ch.force(true);
+                } catch (NoSuchFileException gone) {
+                    // deleted since
+                }
+            }
+            pendingDirs.clear();
+        } catch (IOException e) {
+            throw new StorageException("flushing the erasure-coded store failed: " + e.getMessage(), e);
+        }
+    }
+
+    // ---- reads -----------------------------------------------------------------------------------
+
+    @Override
+    public byte[] get(ContentHash id) {
+        return Codecs.verify(id, getEncoded(id));
+    }
+
+    @Override
+    public EncodedChunk getEncoded(ContentHash id) {
+        ensureOpen();
+        for (int attempt = 0; ; attempt++) {
+            Entry e = index.get(id);
+            if (e == null) {
+                throw new NotFoundException("chunk " + id + " not in store");
+            }
+            try {
+                return readStripe(id, e);
+            } catch (CorruptDataException ex) {
+                if (attempt == 0 && index.get(id) != e) {
+                    continue; // moved by a concurrent repack or deleted: look again
+                }
+                throw ex;
+            }
+        }
+    }
+
+    private EncodedChunk readStripe(ContentHash id, Entry e) {
+        int n = e.k() + e.m();
+        byte[][] shards = new byte[n][];
+        boolean[] present = new boolean[n];
+        int valid = 0;
+        List<String> problems = new ArrayList<>();
+        // Pass 1: each shard where placement puts it, data shards first; stop at k intact shards.
+        for (int i = 0; i < n && valid < e.k(); i++) {
+            byte[] s = readShard(home(id, e.pack(), i), id, e, i, problems);
+            if (s != null) {
+                shards[i] = s;
+                present[i] = true;
+                valid++;
+            }
+        }
+        // Pass 2: the directory list changed since the write? Look for missing shards everywhere.
+        for (int i = 0; i < n && valid < e.k(); i++) {
+            if (present[i]) {
+                continue;
+            }
+            Path home = home(id, e.pack(), i);
+            for (Path d : dirs) {
+                Path f = shardPath(d, e.pack(), id, i);
+                if (f.equals(home) || !Files.exists(f)) {
+                    continue;
+                }
+                byte[] s = readShard(f, id, e, i, problems);
+                if (s != null) {
+                    shards[i] = s;
+                    present[i] = true;
+                    valid++;
+                    break;
+                }
+            }
+        }
+        if (valid < e.k()) {
+            throw new CorruptDataException("chunk " + id + " in pack " + e.pack() + " (" + e.k() + "+" + e.m() + "): "
+                    + String.join("; ", problems), e.k() + " intact shards", valid + " intact");
+        }
+        boolean dataComplete = true;
+        for (int i = 0; i < e.k(); i++) {
+            dataComplete &= present[i];
+        }
+        if (!dataComplete) {
+            code(e.k(), e.m()).decode(shards, present);
+        }
+        byte[] out = new byte[e.encodedLength()];
+        int shardLen = ShardHeader.shardLength(e.encodedLength(), e.k());
+        for (int i = 0, off = 0; i < e.k() && off < out.length; i++, off += shardLen) {
+            System.arraycopy(shards[i], 0, out, off, Math.min(shardLen, out.length - off));
+        }
+        return new EncodedChunk(e.codec(), e.rawLength(), out);
+    }
+
+    /** The shard bytes of an intact shard file, or null (with the reason added to problems). */
+    private byte[] readShard(Path f, ContentHash id, Entry e, int index, List<String> problems) {
+        byte[] file;
+        try {
+            file = Files.readAllBytes(f);
+        } catch (NoSuchFileException ex) {
+            problems.add("shard " + index + " missing");
+            return null;
+        } catch (IOException ex) {
+            problems.add("shard " + index + " unreadable: " + ex.getMessage());
+            return null;
+        }
+        try {
+            ShardHeader h = ShardHeader.decode(file, "shard " + index);
+            int shardLen = ShardHeader.shardLength(e.encodedLength(), e.k());
+            if (!h.id().equals(id) || h.shardIndex() != index || h.k() != e.k() || h.m() != e.m()
+                    || h.codec() != e.codec() || h.rawLength() != e.rawLength() || h.encodedLength() != e.encodedLength()) {
+                problems.add("shard " + index + " header describes another stripe");
+                return null;
+            }
+            if (file.length != ShardHeader.LENGTH + shardLen) {
+                problems.add("shard " + index + " is " + file.length + " bytes, expected " + (ShardHeader.LENGTH + shardLen));
+                return null;
+            }
+            int crc = ShardHeader.crc(file, ShardHeader.LENGTH, shardLen);
+            if (crc != h.shardCrc()) {
+                problems.add("shard " + index + " CRC32C mismatch");
+                return null;
+            }
+            return Arrays.copyOfRange(file, ShardHeader.LENGTH, file.length);
+        } catch (CorruptDataException ex) {
+            problems.add(ex.getMessage());
+            return null;
+        }
+    }
+
+    @Override
+    public boolean exists(ContentHash id) {
+        return index.containsKey(id);
+    }
+
+    @Override
+    public ChunkInfo info(ContentHash id) {
+        Entry e = index.get(id);
+        return e == null ? null : new ChunkInfo(id, e.pack(), e.codec(), e.rawLength(), e.encodedLength());
+    }
+
+    @Override
+    public List<ChunkInfo> list() {
+        List<ChunkInfo> out = new ArrayList<>(index.size());
+        index.forEach((id, e) -> out.add(new ChunkInfo(id, e.pack(), e.codec(), e.rawLength(), e.encodedLength())));
+        return out;
+    }
+
+    @Override
+    public List<PackInfo> packs() {
+        synchronized (lock) {
+            List<PackInfo> out = new ArrayList<>();
+            packs.forEach((id, p) -> out.add(new PackInfo(id, p.bytes, p.ids.size(), !id.equals(current))));
+            return out;
+        }
+    }
+
+    // ---- repack and deletion ---------------------------------------------------------------------
+
+    @Override
+    public RepackResult repack(Collection<String> packIds, Predicate<ContentHash> keep,
+                               BiFunction<ContentHash, EncodedChunk, EncodedChunk> reencode) {
+        synchronized (lock) {
+            ensureOpen();
+            Set<String> old = new LinkedHashSet<>(packIds);
+            for (String p : old) {
+                requirePack(p);
+            }
+            if (current != null && old.contains(current)) {
+                current = null; // never write the copies into a pack being deleted
+            }
+            long freed = 0;
+            for (String p : old) {
+                freed += packs.get(p).bytes;
+            }
+            long copied = 0;
+            long kept = 0;
+            long dropped = 0;
+            for (Map.Entry<ContentHash, Entry> en : new ArrayList<>(index.entrySet())) {
+                if (!old.contains(en.getValue().pack())) {
+                    continue;
+                }
+                ContentHash id = en.getKey();
+                if (keep.test(id)) {
+                    EncodedChunk chunk = reencode.apply(id, readStripe(id, en.getValue()));
+                    copied += write(id, chunk);
+                    kept++;
+                } else {
+                    dropped++;
+                }
+            }
+            flushLocked(); // the copies are durable before the originals go
+            index.values().removeIf(e -> old.contains(e.pack()));
+            for (String p : old) {
+                deletePackFiles(p);
+                packs.remove(p);
+            }
+            return new RepackResult(old.size(), kept, dropped, freed - copied);
+        }
+    }
+
+    @Override
+    public void deletePack(String packId) {
+        synchronized (lock) {
+            ensureOpen();
+            requirePack(packId);
+            index.values().removeIf(e -> e.pack().equals(packId));
+            deletePackFiles(packId);
+            packs.remove(packId);
+            if (packId.equals(current)) {
+                current = null;
+            }
+        }
+    }
+
+    private void requirePack(String packId) {
+        if (packId == null || !packs.containsKey(packId)) {
+            throw new NotFoundException("pack " + packId + " not in store");
+        }
+    }
+
+    private void deletePackFiles(String pack) {
+        for (Path d : dirs) {
+            Path packDir = d.resolve("shards").resolve(pack);
+            if (!Files.isDirectory(packDir)) {
+                continue;
+            }
+            try {
+                try (DirectoryStream<Path> fs = Files.newDirectoryStream(packDir)) {
+                    for (Path f : fs) {
+                        Files.deleteIfExists(f);
+                        pendingFiles.remove(f);
+                    }
+                }
+                Files.deleteIfExists(packDir);
+                pendingDirs.remove(packDir);
+            } catch (IOException e) {
+                throw new StorageException("deleting pack " + pack + " in " + d + " failed: " + e.getMessage(), e);
+            }
+        }
+    }
+
+    // ---- lifecycle -------------------------------------------------------------------------------
+
+    @Override
+    public void close() {
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            try {
+                flushLocked();
+            } finally {
+                closed = true;
+            }
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("erasure-coded chunk store is closed");
+        }
+    }
+}
