@@ -36,6 +36,13 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--pack-size", description = "Pack size in bytes at which packs are sealed (default 33554432).")
     Long packSize;
 
+    @Option(names = "--chunk-dirs", paramLabel = "DIR,DIR,...",
+            description = "Store chunks erasure-coded over these directories (one per disk) instead of DATA/chunks.")
+    String chunkDirs;
+
+    @Option(names = "--erasure", paramLabel = "K+M", description = "Data and parity shards per stripe with --chunk-dirs (default 4+2).")
+    String erasure;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, String> flags = new HashMap<>();
@@ -45,6 +52,8 @@ final class ServeCommand implements Callable<Integer> {
         if (catalog != null) flags.put("catalog", catalog);
         if (config != null) flags.put("config", config);
         if (packSize != null) flags.put("pack_size", packSize.toString());
+        if (chunkDirs != null) flags.put("chunk_dirs", chunkDirs);
+        if (erasure != null) flags.put("erasure", erasure);
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
         strata.startBackgroundWork(java.time.Duration.ofSeconds(30));

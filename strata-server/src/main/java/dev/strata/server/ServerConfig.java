@@ -18,8 +18,11 @@ import java.util.Properties;
  * @param dataDir    where chunks (packs) and the embedded catalog live
  * @param catalogUrl {@code sqlite:PATH} (default: DATA/catalog.db) or a PostgreSQL JDBC URL
  * @param packSizeBytes target size at which a pack is sealed
+ * @param chunkDirs  empty: chunks in local packs under DATA/chunks; else an erasure-coded store over these
+ *                   directories (one per disk), {@code erasureData}+{@code erasureParity} shards per stripe
  */
-public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes) {
+public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
+                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity) {
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_PORT = 8470;
     public static final Path DEFAULT_DATA = Path.of("strata-data");
@@ -32,6 +35,15 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         if (packSizeBytes < (1 << 20)) {
             throw new InvalidInputException("pack size must be at least 1 MiB");
         }
+        chunkDirs = java.util.List.copyOf(chunkDirs);
+        if (erasureData < 1 || erasureParity < 0 || erasureData + erasureParity > 255) {
+            throw new InvalidInputException("erasure code must be K+M with K >= 1, M >= 0, K+M <= 255");
+        }
+    }
+
+    /** The settings of the embedded default: loopback, local packs. */
+    public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes) {
+        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2);
     }
 
     public Path chunkDir() {
@@ -68,10 +80,25 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
             catalog = "sqlite:" + dataDir.resolve("catalog.db");
         }
         String pack = first(flags.get("pack_size"), env.get("STRATA_PACK_SIZE"), file.getProperty("pack_size", Long.toString(DEFAULT_PACK_SIZE)));
+        String dirs = first(flags.get("chunk_dirs"), env.get("STRATA_CHUNK_DIRS"), file.getProperty("chunk_dirs"));
+        String code = first(flags.get("erasure"), env.get("STRATA_ERASURE"), file.getProperty("erasure", "4+2"));
+        java.util.List<Path> chunkDirs = new java.util.ArrayList<>();
+        if (dirs != null && !dirs.isBlank()) {
+            for (String d : dirs.split(",")) {
+                if (!d.isBlank()) {
+                    chunkDirs.add(Path.of(d.trim()));
+                }
+            }
+        }
+        String[] km = code.split("\\+");
         try {
-            return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack));
+            if (km.length != 2) {
+                throw new NumberFormatException("erasure must be K+M, e.g. 4+2, got " + code);
+            }
+            return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack), chunkDirs,
+                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()));
         } catch (NumberFormatException e) {
-            throw new InvalidInputException("port and pack_size must be numbers: " + e.getMessage());
+            throw new InvalidInputException("port, pack_size and erasure (K+M) must be numbers: " + e.getMessage());
         }
     }
 

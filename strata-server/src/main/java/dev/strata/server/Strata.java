@@ -110,7 +110,10 @@ public final class Strata implements AutoCloseable {
         }
         ChunkStore store = null;
         try {
-            store = LocalPackStore.open(config.chunkDir(), LocalPackStore.Options.defaults().withTargetPackBytes(config.packSizeBytes()));
+            store = config.chunkDirs().isEmpty()
+                    ? LocalPackStore.open(config.chunkDir(), LocalPackStore.Options.defaults().withTargetPackBytes(config.packSizeBytes()))
+                    : dev.strata.core.store.erasure.ErasureCodedChunkStore.open(config.chunkDirs(), config.erasureData(),
+                            config.erasureParity(), config.packSizeBytes());
             Catalog catalog = Catalogs.open(config.catalogUrl());
             Strata strata = new Strata(store, catalog, Clock.systemUTC());
             strata.lockChannel = lockChannel;
