@@ -206,6 +206,20 @@ final class BytePlanes {
         if (total != enc.length) {
             throw corrupt("byte-plane encoded length", Long.toString(total), Integer.toString(enc.length));
         }
+        for (int k = 0, pos = header; k < width; pos += lengths[k], k++) {
+            if (modes[k] == MODE_ZSTD) {
+                // Checked before anything is allocated: a frame must declare the plane's length.
+                long declared;
+                try {
+                    declared = Zstd.getFrameContentSize(enc, pos, lengths[k]);
+                } catch (ZstdException e) {
+                    declared = -2;
+                }
+                if (declared != count) {
+                    throw corrupt("zstd plane " + k + " frame content size", Integer.toString(count), Long.toString(declared));
+                }
+            }
+        }
         byte[] out = new byte[rawLength];
         System.arraycopy(enc, FIXED_HEADER, out, 0, p);
         System.arraycopy(enc, FIXED_HEADER + p, out, p + count * width, t);
