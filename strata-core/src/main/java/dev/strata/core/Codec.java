@@ -9,7 +9,14 @@ public enum Codec {
     /** Stored as is. */
     RAW(0),
     /** zstd frame (zstd-jni), level chosen by the writer. */
-    ZSTD(1);
+    ZSTD(1),
+    /**
+     * Byte planes of 2-byte little-endian elements (BF16, FP16): byte k of every element grouped
+     * into plane k, each plane stored raw, zstd or as an all-zero run (docs/format.md, "Byte planes").
+     */
+    BYTE_PLANES_2(2),
+    /** Byte planes of 4-byte little-endian elements (FP32); same layout as {@link #BYTE_PLANES_2}. */
+    BYTE_PLANES_4(3);
 
     private final int id;
 
@@ -27,6 +34,6 @@ public enum Codec {
                 return c;
             }
         }
-        throw new CorruptDataException("codec id", "one of 0..1", Integer.toString(id));
+        throw new CorruptDataException("codec id", "one of 0..3", Integer.toString(id));
     }
 }

@@ -44,6 +44,79 @@ public final class Codecs {
         return switch (codec) {
             case RAW -> new EncodedChunk(Codec.RAW, raw.length, raw);
             case ZSTD -> new EncodedChunk(Codec.ZSTD, raw.length, Zstd.compress(raw, zstdLevel));
+            case BYTE_PLANES_2, BYTE_PLANES_4 ->
+                    new EncodedChunk(codec, raw.length, BytePlanes.encode(raw, width(codec), 0, zstdLevel, MIN_SAVING));
+        };
+    }
+
+    /**
+     * Encodes {@code raw} as byte planes ({@link Codec#BYTE_PLANES_2} or {@link Codec#BYTE_PLANES_4})
+     * with the first complete element at byte {@code phase} ({@code 0 <= phase < width}). The phase
+     * does not change the size (every phase groups the same bytes); it exists so that a writer that
+     * knows where a tensor's elements start can keep plane k = byte k of each element.
+     */
+    public static EncodedChunk encodeBytePlanes(Codec codec, byte[] raw, int phase) {
+        checkRawLength(raw.length);
+        return new EncodedChunk(codec, raw.length, BytePlanes.encode(raw, width(codec), phase, FAST_ZSTD_LEVEL, MIN_SAVING));
+    }
+
+    /**
+     * The smallest encoding of {@code raw} among zstd-1, {@link Codec#BYTE_PLANES_2} and
+     * {@link Codec#BYTE_PLANES_4}, or RAW when none saves at least {@link #MIN_SAVING}. Costs a few
+     * zstd-1 passes per chunk: meant for background recompression (the compactor), not the push path
+     * (that is {@link #compressOrRaw}).
+     */
+    public static EncodedChunk compressBest(byte[] raw) {
+        checkRawLength(raw.length);
+        int n = raw.length;
+        EncodedChunk best = new EncodedChunk(Codec.RAW, n, raw);
+        if (n == 0) {
+            return best;
+        }
+        boolean whole = true, planes2 = n >= 4, planes4 = n >= 8;
+        if (n >= SMALL_CHUNK) {
+            // Order-0 entropy (bits per byte) of the whole chunk and the mean over its 2 and 4 byte
+            // planes, from one histogram pass: only the candidates that can win are compressed.
+            double[] h = Entropy.wholeAnd2And4Planes(raw);
+            planes4 = h[2] < h[1] - PLANE_MARGIN_BITS;
+            planes2 = !planes4 && h[1] < h[0] - PLANE_MARGIN_BITS;
+            double bestPlanes = planes4 ? h[2] : planes2 ? h[1] : Double.MAX_VALUE;
+            whole = h[0] < bestPlanes + WHOLE_MARGIN_BITS;
+        }
+        long limit = (long) Math.floor(n * (1.0 - MIN_SAVING));
+        if (whole) {
+            byte[] z = Zstd.compress(raw, FAST_ZSTD_LEVEL);
+            if (z.length <= limit) {
+                best = new EncodedChunk(Codec.ZSTD, n, z);
+            }
+        }
+        for (Codec c : new Codec[] {Codec.BYTE_PLANES_2, Codec.BYTE_PLANES_4}) {
+            if (c == Codec.BYTE_PLANES_2 ? !planes2 : !planes4) {
+                continue;
+            }
+            byte[] b = BytePlanes.encode(raw, width(c), 0, FAST_ZSTD_LEVEL, MIN_SAVING);
+            if (b.length <= limit && b.length < best.data().length) {
+                best = new EncodedChunk(c, n, b);
+            }
+        }
+        return best;
+    }
+
+    /** Below this size compressBest tries every codec: estimating would cost as much as trying. */
+    private static final int SMALL_CHUNK = 4096;
+    /** A plane split is tried when it lowers the estimated entropy by at least this (bits per byte). */
+    private static final double PLANE_MARGIN_BITS = 0.1;
+    /**
+     * zstd on the whole chunk is tried unless a plane split is estimated this much better (bits per
+     * byte): order-0 entropy misses zstd's matches, which split planes keep only in part.
+     */
+    private static final double WHOLE_MARGIN_BITS = 0.25;
+
+    private static int width(Codec codec) {
+        return switch (codec) {
+            case BYTE_PLANES_2 -> 2;
+            case BYTE_PLANES_4 -> 4;
+            default -> throw new IllegalArgumentException(codec + " is not a byte-plane codec");
         };
     }
 
@@ -95,6 +168,7 @@ public final class Codecs {
                 }
                 yield out;
             }
+            case BYTE_PLANES_2, BYTE_PLANES_4 -> BytePlanes.decode(data, rawLength, width(chunk.codec()));
         };
     }
 
@@ -115,7 +189,8 @@ public final class Codecs {
 
     /** Upper bound of the encoded size of {@code rawLength} bytes under any codec (for buffer caps). */
     public static int maxEncodedLength(int rawLength) {
-        return (int) Math.min(Integer.MAX_VALUE - 64, Zstd.compressBound(rawLength));
+        // Byte planes store at most rawLength + 27 bytes (header, raw planes), below the zstd bound.
+        return (int) Math.min(Integer.MAX_VALUE - 64, Math.max(Zstd.compressBound(rawLength), rawLength + 64L));
     }
 
     private static void checkRawLength(int length) {
