@@ -17,7 +17,8 @@ import java.util.function.BooleanSupplier;
 /**
  * Compresses stored chunks after the fact: pushes to a local server send chunks raw (cheapest for
  * the push), and the compactor rewrites sealed packs that are mostly raw with every chunk that
- * zstd-1 shrinks by at least 3 % compressed, the rest unchanged (docs/decisions/0008). Chunk ids
+ * {@link Codecs#compressBest} (zstd-1 or byte planes for float tensors) shrinks by at least 3 %
+ * re-encoded, the rest unchanged (docs/decisions/0008, 0009). Chunk ids
  * do not change, so no catalog row does; the new pack is durable before the old one is deleted,
  * so readers never see a half-done state.
  *
@@ -72,7 +73,7 @@ public final class Compactor {
                     if (chunk.codec() != Codec.RAW) {
                         return chunk;
                     }
-                    EncodedChunk z = Codecs.compressOrRaw(chunk.data());
+                    EncodedChunk z = Codecs.compressBest(chunk.data());
                     if (z.codec() != Codec.RAW) {
                         n[0]++;
                     }

@@ -57,8 +57,8 @@ class CompactorTest {
             for (int i = 0; i < chunks.size(); i++) {
                 byte[] b = chunks.get(i);
                 assertArrayEquals(b, store.get(ContentHash.of(b)));
-                Codec expected = i % 2 == 0 && inSealed.contains(ContentHash.of(b)) ? Codec.ZSTD : Codec.RAW;
-                assertEquals(expected, store.info(ContentHash.of(b)).codec(), "chunk " + i + " (the active pack is left alone)");
+                boolean compressed = i % 2 == 0 && inSealed.contains(ContentHash.of(b));
+                assertEquals(compressed, store.info(ContentHash.of(b)).codec() != Codec.RAW, "chunk " + i + " (the active pack is left alone)");
             }
             Compactor.Report again = new Compactor(store, uploads).run(() -> false);
             assertEquals(0, again.packsRewritten(), "nothing runs when told to stop");
