@@ -9,7 +9,7 @@ Modes:
           Checkpoint k+1 = checkpoint k with CHANGE (default 10%) of the tensors, chosen at random
           (seeded), replaced by fresh values; every other tensor, and the headers, are byte-identical.
   single  one file OUT/model.safetensors of SIZE MiB (same tensor recipe), for throughput runs.
-  trained delegates to /work/shared/data/make_checkpoints.py (a small model really trained with Adam;
+  trained delegates to ../shared/data/make_checkpoints.py (beside the checkout) (a small model really trained with Adam;
           slower; every parameter changes a little between checkpoints in its `full` mode); the
           arguments after `--` are passed through, e.g.
           gen_safetensors.py trained --out OUT -- --mode frozen --checkpoints 10
@@ -134,7 +134,7 @@ def single(a):
 
 
 def trained(a, rest):
-    script = "/work/shared/data/make_checkpoints.py"
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data", "make_checkpoints.py")
     if rest and rest[0] == "--":
         rest = rest[1:]
     sys.exit(subprocess.call([sys.executable, script, "--out", a.out, "--seed", str(a.seed), *rest]))

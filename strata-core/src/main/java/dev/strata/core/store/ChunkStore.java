@@ -41,8 +41,10 @@ public interface ChunkStore extends Closeable {
     /** Makes every put that returned before this call durable (fsync of data and directory). */
     void flush();
 
-    /** The decoded, verified bytes of a chunk. */
-    byte[] get(ContentHash id);
+    /** The decoded bytes of a chunk, verified against its id. */
+    default byte[] get(ContentHash id) {
+        return dev.strata.core.codec.Codecs.verify(id, getEncoded(id));
+    }
 
     /** The chunk as stored (codec and encoded bytes), checksum-verified but not decoded. */
     EncodedChunk getEncoded(ContentHash id);

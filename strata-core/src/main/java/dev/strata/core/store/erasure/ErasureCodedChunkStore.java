@@ -344,11 +344,6 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     // ---- reads -----------------------------------------------------------------------------------
 
     @Override
-    public byte[] get(ContentHash id) {
-        return Codecs.verify(id, getEncoded(id));
-    }
-
-    @Override
     public EncodedChunk getEncoded(ContentHash id) {
         ensureOpen();
         for (int attempt = 0; ; attempt++) {

@@ -270,11 +270,6 @@ public final class LocalPackStore implements ChunkStore {
     // ---- ChunkStore: reads ---------------------------------------------------------------------
 
     @Override
-    public byte[] get(ContentHash id) {
-        return Codecs.verify(id, getEncoded(id));
-    }
-
-    @Override
     public EncodedChunk getEncoded(ContentHash id) {
         ensureOpen();
         for (int attempt = 0; ; attempt++) {
