@@ -26,10 +26,10 @@ final class LineageCommand implements Callable<Integer> {
             return 0;
         }
         var out = Cli.out(spec);
-        l.path("derives_from").forEach(n -> out.printf("%s@%s  %s  %s@%s%n", n.path("repo").asText(), n.path("commit").asText().substring(0, 12),
-                n.path("relation").asText(), n.path("target_repo").asText(), n.path("target_commit").asText().substring(0, 12)));
-        l.path("derived").forEach(n -> out.printf("%s@%s  %s  %s@%s%n", n.path("repo").asText(), n.path("commit").asText().substring(0, 12),
-                n.path("relation").asText(), n.path("target_repo").asText(), n.path("target_commit").asText().substring(0, 12)));
+        for (String direction : new String[] {"derives_from", "derived"}) {
+            l.path(direction).forEach(n -> out.printf("%s@%s  %s  %s@%s%n", n.path("repo").asText(), n.path("commit").asText().substring(0, 12),
+                    n.path("relation").asText(), n.path("target_repo").asText(), n.path("target_commit").asText().substring(0, 12)));
+        }
         if (l.path("derives_from").isEmpty() && l.path("derived").isEmpty()) {
             out.println("no lineage recorded for " + rr);
         }

@@ -188,6 +188,14 @@ public final class Codecs {
     }
 
     /** Upper bound of the encoded size of {@code rawLength} bytes under any codec (for buffer caps). */
+    /** Every chunk store refuses chunks over the size limit before writing anything. */
+    public static void requireStorable(ContentHash id, EncodedChunk chunk) {
+        if (chunk.rawLength() > MAX_RAW_LENGTH || chunk.data().length > maxEncodedLength(MAX_RAW_LENGTH)) {
+            throw new InvalidInputException("chunk " + id + " of " + chunk.rawLength() + " bytes (" + chunk.data().length
+                    + " encoded) is over the " + MAX_RAW_LENGTH + "-byte limit");
+        }
+    }
+
     public static int maxEncodedLength(int rawLength) {
         // Byte planes store at most rawLength + 27 bytes (header, raw planes), below the zstd bound.
         return (int) Math.min(Integer.MAX_VALUE - 64, Math.max(Zstd.compressBound(rawLength), rawLength + 64L));

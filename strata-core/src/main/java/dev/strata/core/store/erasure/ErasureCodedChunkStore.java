@@ -221,10 +221,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     @Override
     public boolean put(ContentHash id, EncodedChunk chunk) {
         ensureOpen();
-        if (chunk.rawLength() > Codecs.MAX_RAW_LENGTH || chunk.data().length > Codecs.maxEncodedLength(Codecs.MAX_RAW_LENGTH)) {
-            throw new InvalidInputException("chunk " + id + " of " + chunk.rawLength() + " bytes (" + chunk.data().length
-                    + " encoded) is over the " + Codecs.MAX_RAW_LENGTH + "-byte limit");
-        }
+        Codecs.requireStorable(id, chunk);
         if (index.containsKey(id)) {
             return false;
         }

@@ -2,7 +2,6 @@ package dev.strata.core.store.local;
 
 import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
-import dev.strata.core.InvalidInputException;
 import dev.strata.core.NotFoundException;
 import dev.strata.core.StorageException;
 import dev.strata.core.codec.Codecs;
@@ -144,10 +143,7 @@ public final class LocalPackStore implements ChunkStore {
     @Override
     public boolean put(ContentHash id, EncodedChunk chunk) {
         ensureOpen();
-        if (chunk.rawLength() > Codecs.MAX_RAW_LENGTH || chunk.data().length > Codecs.maxEncodedLength(Codecs.MAX_RAW_LENGTH)) {
-            throw new InvalidInputException("chunk " + id + " of " + chunk.rawLength() + " bytes (" + chunk.data().length
-                    + " encoded) is over the " + Codecs.MAX_RAW_LENGTH + "-byte limit");
-        }
+        Codecs.requireStorable(id, chunk);
         if (index.containsKey(id)) {
             return false;
         }
