@@ -24,7 +24,7 @@ import java.util.Optional;
  *   <li>Implementations are thread-safe.</li>
  * </ul>
  */
-public interface Catalog extends AutoCloseable {
+public interface Catalog extends AccessCatalog, AutoCloseable {
 
     // ---- repositories
 

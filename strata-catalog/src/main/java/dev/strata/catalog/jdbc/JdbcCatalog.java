@@ -141,7 +141,7 @@ public final class JdbcCatalog implements Catalog {
                     if (!rs.next()) {
                         throw new ConflictException("repository " + Names.quote(name) + " already exists; choose another name");
                     }
-                    return new RepoRecord(rs.getLong(1), name, desc, now);
+                    return new RepoRecord(rs.getLong(1), name, desc, now, dev.strata.catalog.Visibility.PRIVATE);
                 }
             }
         });
@@ -164,7 +164,7 @@ public final class JdbcCatalog implements Catalog {
             List<RepoRecord> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new RepoRecord(rs.getLong(1), rs.getString(2), rs.getString(3), Timestamps.fromNanos(rs.getLong(4))));
+                    out.add(new RepoRecord(rs.getLong(1), rs.getString(2), rs.getString(3), Timestamps.fromNanos(rs.getLong(4)), dev.strata.catalog.Visibility.PRIVATE));
                 }
             }
             return out;
