@@ -17,6 +17,7 @@ final class Cli {
     static final int EXIT_NOT_FOUND = 3;
     static final int EXIT_CONFLICT = 4;
     static final int EXIT_UNREACHABLE = 5;
+    static final int EXIT_DENIED = 6;
 
     private Cli() {}
 
@@ -27,6 +28,10 @@ final class Cli {
 
         @CommandLine.Option(names = "--json", description = "Print machine-readable JSON (stable snake_case keys).")
         boolean json;
+
+        @CommandLine.Option(names = "--token-file", paramLabel = "FILE",
+                description = "Read the API token from FILE (default: $STRATA_TOKEN, then the token saved by `strata login`).")
+        java.nio.file.Path tokenFile;
 
         private StrataClient client;
 
@@ -43,7 +48,8 @@ final class Cli {
             Properties cfg = userConfig();
             String u = url != null ? url : System.getenv("STRATA_URL") != null ? System.getenv("STRATA_URL")
                     : cfg.getProperty("url", "http://127.0.0.1:8470");
-            String token = System.getenv("STRATA_TOKEN") != null ? System.getenv("STRATA_TOKEN") : cfg.getProperty("token");
+            String token = tokenFile != null ? readTokenFile(tokenFile)
+                    : System.getenv("STRATA_TOKEN") != null ? System.getenv("STRATA_TOKEN") : cfg.getProperty("token");
             return new StrataClient(u, token);
         }
     }
@@ -58,11 +64,31 @@ final class Cli {
         OPEN.remove();
     }
 
+    /** The first line of a token file, trimmed; a clear error if it cannot be read. */
+    static String readTokenFile(Path file) {
+        try {
+            String t = Files.readString(file).strip();
+            int nl = t.indexOf('\n');
+            t = nl < 0 ? t : t.substring(0, nl).strip();
+            if (t.isEmpty()) {
+                throw new dev.strata.core.InvalidInputException("token file " + file + " is empty");
+            }
+            return t;
+        } catch (IOException e) {
+            throw new dev.strata.core.InvalidInputException("cannot read token file " + file + ": " + e.getMessage());
+        }
+    }
+
+    /** Where `strata login` keeps the server URL and token: $STRATA_CONFIG_DIR or ~/.config/strata. */
+    static Path configFile() {
+        String home = System.getenv("STRATA_CONFIG_DIR");
+        return home != null ? Path.of(home, "config.properties")
+                : Path.of(System.getProperty("user.home"), ".config", "strata", "config.properties");
+    }
+
     static Properties userConfig() {
         Properties p = new Properties();
-        String home = System.getenv("STRATA_CONFIG_DIR");
-        Path file = home != null ? Path.of(home, "config.properties")
-                : Path.of(System.getProperty("user.home"), ".config", "strata", "config.properties");
+        Path file = configFile();
         if (Files.isRegularFile(file)) {
             try (Reader r = Files.newBufferedReader(file)) {
                 p.load(r);
@@ -95,6 +121,7 @@ final class Cli {
         if (e instanceof StrataClient.ApiException api) {
             return switch (api.status()) {
                 case 404, 410 -> EXIT_NOT_FOUND;
+                case 401, 403, 429 -> EXIT_DENIED;
                 case 409 -> EXIT_CONFLICT;
                 case 0 -> "unreachable".equals(api.code()) ? EXIT_UNREACHABLE : EXIT_ERROR;
                 default -> EXIT_ERROR;

@@ -3,14 +3,19 @@ package dev.strata.cli;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code strata} command line. Exit status: 0 success, 1 error, 2 usage, 3 not found, 4 conflict, 5 server unreachable. */
+/**
+ * The {@code strata} command line. Exit status: 0 success, 1 error, 2 usage, 3 not found,
+ * 4 conflict, 5 server unreachable, 6 not signed in or not allowed.
+ */
 @Command(name = "strata", mixinStandardHelpOptions = true, version = "strata 0.1.0",
         description = {"Versioned, deduplicated storage for models, checkpoints and training data.", "",
                 "Start a server with `strata serve`; the other commands talk to it at $STRATA_URL",
                 "(default http://127.0.0.1:8470, or `url=` in ~/.config/strata/config.properties).",
+                "Every request carries an API token: sign in once with `strata login` (the first start of a",
+                "server writes the admin's token to DATA/admin.token).",
                 "Revisions are written REPO@REV: a branch, a tag or a commit id prefix, with ~N for ancestors",
                 "(lab/chimera@run-42~1)."},
-        subcommands = {ServeCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
+        subcommands = {ServeCommand.class, LoginCommand.class, LogoutCommand.class, WhoamiCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
                 CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
                 FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
                 CommandLine.HelpCommand.class})

@@ -3,7 +3,6 @@ package dev.strata.cli;
 import dev.strata.server.ApiServer;
 import dev.strata.server.ServerConfig;
 import dev.strata.server.Strata;
-import dev.strata.service.AccessPolicy;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -43,6 +42,10 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--erasure", paramLabel = "K+M", description = "Data and parity shards per stripe with --chunk-dirs (default 4+2).")
     String erasure;
 
+    @Option(names = "--auth-failure-limit", paramLabel = "N",
+            description = "Failed authentications per client address per minute before it is refused with 429 (default 20).")
+    Integer authFailureLimit;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, String> flags = new HashMap<>();
@@ -54,12 +57,16 @@ final class ServeCommand implements Callable<Integer> {
         if (packSize != null) flags.put("pack_size", packSize.toString());
         if (chunkDirs != null) flags.put("chunk_dirs", chunkDirs);
         if (erasure != null) flags.put("erasure", erasure);
+        if (authFailureLimit != null) flags.put("auth_failure_limit", authFailureLimit.toString());
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
-        strata.startBackgroundWork(java.time.Duration.ofSeconds(30));
         ApiServer server;
         try {
-            server = new ApiServer(strata, AccessPolicy.LOCAL_ONLY).start(cfg.bind(), cfg.port());
+            strata.bootstrap().ifPresent(f -> System.err.printf(
+                    "First start: created the server administrator 'admin'. Its token is in %s (readable only by you).%n"
+                            + "Sign in with:  strata login --token-file %s%n", f, f));
+            strata.startBackgroundWork(java.time.Duration.ofSeconds(30));
+            server = new ApiServer(strata).start(cfg.bind(), cfg.port());
         } catch (RuntimeException e) {
             strata.close();
             throw e;

@@ -34,7 +34,7 @@ class ApiProtocolTest {
     @BeforeAll
     static void start() throws Exception {
         server = ServerProcess.start(tmp.resolve("data"), "256m");
-        cli = new CliRunner(server.url());
+        cli = server.cli();
         cli.ok("repo", "create", "lab/api");
         content = TestData.bf16(7, 3 << 20);
         Path f = tmp.resolve("weights.bin");
@@ -51,8 +51,9 @@ class ApiProtocolTest {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
     }
 
-    static HttpRequest.Builder req(String path) {
-        return HttpRequest.newBuilder(URI.create(server.url() + path));
+    /** A request signed in as the administrator. */
+    static HttpRequest.Builder req(String path) throws java.io.IOException {
+        return HttpRequest.newBuilder(URI.create(server.url() + path)).header("Authorization", "Bearer " + server.adminToken());
     }
 
     @Test

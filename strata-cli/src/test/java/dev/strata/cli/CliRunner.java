@@ -10,9 +10,22 @@ import java.util.List;
 /** Runs the real CLI (picocli, HTTP client) in-process against a server URL, capturing output and exit status. */
 final class CliRunner {
     private final String url;
+    private final java.nio.file.Path tokenFile;
 
+    /** A CLI without a token (anonymous). */
     CliRunner(String url) {
+        this(url, null);
+    }
+
+    /** A CLI that sends the token in {@code tokenFile} (null: none). */
+    CliRunner(String url, java.nio.file.Path tokenFile) {
         this.url = url;
+        this.tokenFile = tokenFile;
+    }
+
+    /** The same server as another user. */
+    CliRunner as(java.nio.file.Path otherTokenFile) {
+        return new CliRunner(url, otherTokenFile);
     }
 
     record Run(int exit, String out, String err) {
@@ -31,8 +44,11 @@ final class CliRunner {
                 && at < 2 && isCommandWord(all.get(at))) {
             at++;
         }
-        if (!args[0].equals("serve")) {
+        if (!args[0].equals("serve") && !args[0].equals("logout")) {
             all.add(at, "--url=" + url);
+            if (tokenFile != null) {
+                all.add(at, "--token-file=" + tokenFile);
+            }
         }
         int exit = Main.run(out, new PrintWriter(err, true), all.toArray(String[]::new));
         return new Run(exit, out.toString(java.nio.charset.StandardCharsets.UTF_8), err.toString());

@@ -37,7 +37,7 @@ class CrashTest {
         ServerProcess server = ServerProcess.start(data, "256m");
         int killedMidPush = 0;
         try {
-            CliRunner first = new CliRunner(server.url());
+            CliRunner first = server.cli();
             first.ok("repo", "create", "lab/crash");
             // Uninterrupted pushes (the second one warm, like the rounds) set the window in which kills land.
             int pushMillis = 0;
@@ -51,7 +51,7 @@ class CrashTest {
             for (int round = 0; round < rounds; round++) {
                 mutate(src.resolve("model.bin"), random);
                 byte[] expected = Files.readAllBytes(src.resolve("model.bin"));
-                CliRunner cli = new CliRunner(server.url());
+                CliRunner cli = server.cli();
                 CompletableFuture<CliRunner.Run> push = CompletableFuture.supplyAsync(
                         () -> cli.run("push", src.toString(), "lab/crash@main", "-m", "round", "--json"));
                 Thread.sleep(random.nextInt(pushMillis));
@@ -63,12 +63,12 @@ class CrashTest {
                     committed.put(interrupted.json().path("commit").path("id").asText(), expected);
                 }
                 server = ServerProcess.start(data, "256m");
-                CliRunner after = new CliRunner(server.url());
+                CliRunner after = server.cli();
                 verifyVisibleCommits(after, committed, round);
                 JsonNode retry = after.ok("push", src.toString(), "lab/crash@main", "-m", "retry", "--json").json();
                 committed.put(retry.path("commit").path("id").asText(), expected);
             }
-            verifyVisibleCommits(new CliRunner(server.url()), committed, rounds);
+            verifyVisibleCommits(server.cli(), committed, rounds);
             assertTrue(killedMidPush >= rounds / 2, "most kills must land during a push, got " + killedMidPush + " of " + rounds);
         } finally {
             server.close();

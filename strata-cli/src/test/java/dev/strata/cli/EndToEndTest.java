@@ -27,7 +27,7 @@ class EndToEndTest {
     @BeforeAll
     static void start() throws Exception {
         server = ServerProcess.start(tmp.resolve("data"), "512m");
-        cli = new CliRunner(server.url());
+        cli = server.cli();
     }
 
     @AfterAll

@@ -23,7 +23,7 @@ class ErasureCodedServerTest {
         Files.createDirectories(src);
         TestData.randomFile(src.resolve("model.bin"), 3 << 20, 8);
         try (ServerProcess server = ServerProcess.start(tmp.resolve("data"), "256m", "--chunk-dirs", dirs.toString(), "--erasure", "4+2")) {
-            CliRunner cli = new CliRunner(server.url());
+            CliRunner cli = server.cli();
             cli.ok("repo", "create", "lab/ec");
             cli.ok("push", src.toString(), "lab/ec@main", "-m", "ec");
         }
@@ -34,7 +34,7 @@ class ErasureCodedServerTest {
         }
         try (ServerProcess server = ServerProcess.start(tmp.resolve("data"), "256m", "--chunk-dirs", dirs.toString(), "--erasure", "4+2")) {
             Path out = tmp.resolve("out");
-            new CliRunner(server.url()).ok("pull", "lab/ec@main", "-o", out.toString());
+            server.cli().ok("pull", "lab/ec@main", "-o", out.toString());
             assertEquals(-1, Files.mismatch(src.resolve("model.bin"), out.resolve("model.bin")));
         }
     }

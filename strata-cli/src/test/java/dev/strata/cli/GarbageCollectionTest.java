@@ -21,7 +21,7 @@ class GarbageCollectionTest {
     static void start() throws Exception {
         // Small packs so that reclaiming shows up as deleted and rewritten packs.
         server = ServerProcess.start(tmp.resolve("data"), "256m", "--pack-size", Integer.toString(1 << 20));
-        cli = new CliRunner(server.url());
+        cli = server.cli();
     }
 
     @AfterAll

@@ -23,7 +23,7 @@ class LargeFileMemoryTest {
         Files.createDirectories(src);
         TestData.randomFile(src.resolve("huge.bin"), size, 4);
         try (ServerProcess server = ServerProcess.start(tmp.resolve("data"), "256m")) {
-            CliRunner cli = new CliRunner(server.url());
+            CliRunner cli = server.cli();
             cli.ok("repo", "create", "lab/huge");
             JsonNode push = cli.ok("push", src.toString(), "lab/huge@main", "-m", "4 GiB", "--json").json();
             assertEquals(size, push.path("logical_bytes").asLong());

@@ -23,14 +23,14 @@ class PostgresCatalogEndToEndTest {
             Files.write(src.resolve("model.bin"), TestData.bf16(5, 2 << 20));
             String id;
             try (ServerProcess server = ServerProcess.start(data, "256m", "--catalog", url)) {
-                CliRunner cli = new CliRunner(server.url());
+                CliRunner cli = server.cli();
                 cli.ok("repo", "create", "lab/pg");
                 id = cli.ok("push", src.toString(), "lab/pg@run-1", "-m", "pg", "--step", "10", "--json").json()
                         .path("commit").path("id").asText();
                 cli.ok("tag", "lab/pg@run-1", "v1");
             }
             try (ServerProcess server = ServerProcess.start(data, "256m", "--catalog", url)) {
-                CliRunner cli = new CliRunner(server.url());
+                CliRunner cli = server.cli();
                 JsonNode found = cli.ok("find", "lab/pg", "--step", "10", "--json").json();
                 assertEquals(id, found.get(0).path("id").asText());
                 Path out = tmp.resolve("out");

@@ -17,10 +17,10 @@ class ServerLockTest {
         try (ServerProcess first = ServerProcess.start(data, "256m")) {
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> ServerProcess.start(data, "256m"));
             assertTrue(e.getMessage().contains("in use by another Strata server"), e.getMessage());
-            new CliRunner(first.url()).ok("repo", "create", "lab/still-serving");
+            first.cli().ok("repo", "create", "lab/still-serving");
         }
         try (ServerProcess again = ServerProcess.start(data, "256m")) {
-            new CliRunner(again.url()).ok("repo", "show", "lab/still-serving");
+            again.cli().ok("repo", "show", "lab/still-serving");
         }
     }
 }

@@ -20,6 +20,7 @@ final class ServerProcess implements AutoCloseable {
     private static final Pattern LISTENING = Pattern.compile("listening on (http://[0-9.]+:(\\d+))");
     private final Process process;
     private final String url;
+    private Path dataDir;
     private final StringBuffer log = new StringBuffer();
 
     private ServerProcess(Process process, String url) {
@@ -64,6 +65,7 @@ final class ServerProcess implements AutoCloseable {
         try {
             ServerProcess s = new ServerProcess(p, url.get(60, TimeUnit.SECONDS));
             s.log.append(log);
+            s.dataDir = dataDir;
             return s;
         } catch (Exception e) {
             p.destroyForcibly();
@@ -73,6 +75,20 @@ final class ServerProcess implements AutoCloseable {
 
     String url() {
         return url;
+    }
+
+    /** The administrator token the server wrote on its first start (DATA/admin.token). */
+    Path adminTokenFile() {
+        return dataDir.resolve("admin.token");
+    }
+
+    String adminToken() throws IOException {
+        return java.nio.file.Files.readString(adminTokenFile()).strip();
+    }
+
+    /** A CLI signed in as the administrator. */
+    CliRunner cli() {
+        return new CliRunner(url, adminTokenFile());
     }
 
     /** SIGKILL: no shutdown hook runs, nothing is flushed. */

@@ -9,7 +9,6 @@ import dev.strata.core.store.FaultyChunkStore;
 import dev.strata.core.store.local.LocalPackStore;
 import dev.strata.server.ApiServer;
 import dev.strata.server.Strata;
-import dev.strata.service.AccessPolicy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -27,9 +26,10 @@ class StorageFailureTest {
     @Test
     void aFailingDiskRefusesWritesClearlyAndKeepsServingReads() throws Exception {
         FaultyChunkStore store = new FaultyChunkStore(LocalPackStore.open(tmp.resolve("chunks")));
-        try (Strata strata = new Strata(store, Catalogs.open("sqlite:" + tmp.resolve("catalog.db")), Clock.systemUTC());
-             ApiServer server = new ApiServer(strata, AccessPolicy.LOCAL_ONLY).start("127.0.0.1", 0)) {
-            CliRunner cli = new CliRunner("http://127.0.0.1:" + server.port());
+        try (Strata strata = new Strata(store, Catalogs.open("sqlite:" + tmp.resolve("catalog.db")), Clock.systemUTC(), tmp, 20);
+             ApiServer server = new ApiServer(strata).start("127.0.0.1", 0)) {
+            Path token = strata.bootstrap().orElseThrow();
+            CliRunner cli = new CliRunner("http://127.0.0.1:" + server.port(), token);
             cli.ok("repo", "create", "lab/disk");
             Path v1 = tmp.resolve("v1");
             Files.createDirectories(v1);

@@ -42,6 +42,16 @@ public final class Names {
         }
     }
 
+    /** Checks a user or group name (it can own repositories, so it follows the owner rules); returns it unchanged. */
+    public static String subject(String name) {
+        if (name == null || name.isEmpty() || name.length() > MAX_REPO_PART || !REPO_PART.matcher(name).matches()
+                || name.contains("..") || name.endsWith(".")) {
+            throw new InvalidInputException("invalid user or group name " + quote(String.valueOf(name))
+                    + ": 1-" + MAX_REPO_PART + " characters of letters, digits, '.', '_' and '-', starting with a letter or digit");
+        }
+        return name;
+    }
+
     /** Checks a branch or tag name (git-like: segments separated by '/'); returns it unchanged. */
     public static String ref(String name) {
         if (name == null || name.isEmpty() || name.length() > MAX_REF || !REF.matcher(name).matches()

@@ -8,6 +8,9 @@ import dev.strata.catalog.FileEntry;
 import dev.strata.catalog.LineageLink;
 import dev.strata.catalog.RefKind;
 import dev.strata.catalog.RepoRecord;
+import dev.strata.catalog.RepoRole;
+import dev.strata.catalog.SubjectKind;
+import dev.strata.catalog.Visibility;
 import dev.strata.core.ChunkRef;
 import dev.strata.core.ConflictException;
 import dev.strata.core.ContentHash;
@@ -20,8 +23,10 @@ import dev.strata.core.StorageException;
 import dev.strata.core.StrataException;
 import dev.strata.core.wire.ChunkFrames;
 import dev.strata.service.AccessDeniedException;
-import dev.strata.service.AccessPolicy;
-import dev.strata.service.Action;
+import dev.strata.service.Access;
+import dev.strata.service.AuditLog;
+import dev.strata.service.TooManyRequestsException;
+import dev.strata.service.UnauthenticatedException;
 import dev.strata.service.CommitRequest;
 import dev.strata.service.GoneException;
 import dev.strata.service.Principal;
@@ -64,15 +69,14 @@ public final class ApiServer implements AutoCloseable {
     private static final String REPO = PREFIX + "/repos/{owner}/{name}";
 
     private final Strata strata;
-    private final AccessPolicy policy;
     private final Javalin app;
     private final List<RouteInfo> routes = new ArrayList<>();
 
     /**
-     * One registered route: the HTTP method, the Javalin path (with {@link #PREFIX}) and the action
-     * the authorisation point checks. {@link OpenApiSpecTest} compares these with docs/openapi.yaml.
+     * One registered route: the HTTP method, the Javalin path (with {@link #PREFIX}), what the
+     * authorisation point requires and the action name its audit records carry. {@link OpenApiSpecTest} compares these with docs/openapi.yaml.
      */
-    record RouteInfo(String method, String path, Action action) {
+    record RouteInfo(String method, String path, Need need, String auditAction) {
         /** The path as OpenAPI writes it: relative to the {@code /api/v1} server, {@code <p>} as {@code {p}}. */
         String openApiPath() {
             String p = path.startsWith(PREFIX) ? path.substring(PREFIX.length()) : path;
@@ -80,9 +84,8 @@ public final class ApiServer implements AutoCloseable {
         }
     }
 
-    public ApiServer(Strata strata, AccessPolicy policy) {
+    public ApiServer(Strata strata) {
         this.strata = strata;
-        this.policy = policy;
         this.app = Javalin.create(cfg -> {
             cfg.useVirtualThreads = true;
             cfg.showJavalinBanner = false;
@@ -94,10 +97,14 @@ public final class ApiServer implements AutoCloseable {
                 h.setSendServerVersion(false);
             });
         });
-        app.after(ctx -> {
+        app.before(ctx -> {
             ctx.header("X-Content-Type-Options", "nosniff");
             ctx.header("Cache-Control", "no-store");
+            ctx.header("X-Frame-Options", "DENY");
+            ctx.header("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'");
+            ctx.header("Referrer-Policy", "no-referrer");
         });
+        app.after(this::audit);
         registerErrors();
         registerRoutes();
     }
@@ -131,25 +138,153 @@ public final class ApiServer implements AutoCloseable {
 
     // ---- the single authentication and authorisation point
 
-    private enum Scope { PUBLIC, SERVER, REPO }
+    /**
+     * What a route requires, checked before its handler runs. Repository needs answer "not
+     * found" to signed-in principals without any access, exactly as for a missing repository,
+     * and "authentication required" to anonymous ones (docs/security.md).
+     */
+    enum Need {
+        /** No authentication (health). Not audited. */
+        PUBLIC,
+        /** Anyone, anonymous included; the handler shows only what the principal may see. */
+        ANYONE,
+        /** Any signed-in user; the handler checks further. */
+        SIGNED_IN,
+        /** A server administrator with an admin-scoped token. */
+        SERVER_ADMIN,
+        /** Read one version: a reader, or a user granted the version named by {@code ?rev=}. */
+        REPO_VERSION,
+        REPO_READ,
+        REPO_WRITE,
+        REPO_ADMIN
+    }
 
-    private void route(HandlerType method, String path, Action action, Scope scope, Handler handler) {
-        routes.add(new RouteInfo(method.name(), path, action));
+    private static final String PRINCIPAL = "strata.principal";
+    private static final String REPO_ATTR = "strata.repo";
+    private static final String ACCESS = "strata.access";
+    private static final String AUDIT_ACTION = "strata.audit.action";
+    private static final String AUDIT_DECISION = "strata.audit.decision";
+    static final String AUDIT_RESOURCE = "strata.audit.resource";
+    static final String AUDIT_DETAIL = "strata.audit.detail";
+    private static final String AUDIT_TOKEN = "strata.audit.token";
+
+    void route(HandlerType method, String path, String auditAction, Need need, Handler handler) {
+        routes.add(new RouteInfo(method.name(), path, need, auditAction));
         app.addHttpHandler(method, path, ctx -> {
             strata.noteActivity();
-            Principal p = authenticate(ctx);
-            if (scope != Scope.PUBLIC) {
-                String repo = scope == Scope.REPO ? repoName(ctx) : null;
-                policy.check(p, action, repo);
+            if (need == Need.PUBLIC) {
+                handler.handle(ctx);
+                return;
             }
-            ctx.attribute("principal", p);
+            ctx.attribute(AUDIT_ACTION, auditAction);
+            ctx.attribute(AUDIT_DECISION, "deny");
+            Principal p;
+            try {
+                p = strata.access().authenticate(ctx.header("Authorization"), ctx.ip());
+            } catch (UnauthenticatedException e) {
+                ctx.attribute(AUDIT_ACTION, "auth.fail");
+                ctx.attribute(AUDIT_DETAIL, auditAction + ": " + e.reason());
+                ctx.attribute(AUDIT_TOKEN, e.tokenId());
+                throw e;
+            } catch (TooManyRequestsException e) {
+                ctx.attribute(AUDIT_ACTION, "auth.rate_limited");
+                ctx.attribute(AUDIT_DETAIL, auditAction);
+                throw e;
+            }
+            ctx.attribute(PRINCIPAL, p);
+            authorize(ctx, p, need);
+            ctx.attribute(AUDIT_DECISION, "allow");
             handler.handle(ctx);
         });
     }
 
-    /** The foundation knows one local user; token authentication replaces this (docs/security.md). */
-    private static Principal authenticate(Context ctx) {
-        return Principal.LOCAL;
+    private void authorize(Context ctx, Principal p, Need need) {
+        switch (need) {
+            case PUBLIC, ANYONE -> { }
+            case SIGNED_IN -> requireSignedIn(p);
+            case SERVER_ADMIN -> {
+                requireSignedIn(p);
+                if (!p.actsAsServerAdmin()) {
+                    throw new AccessDeniedException("server administrators only" + (p.serverAdmin() ? " (this token's scope is " + p.scope().wire() + ")" : ""));
+                }
+            }
+            case REPO_VERSION, REPO_READ, REPO_WRITE, REPO_ADMIN -> {
+                String name = repoName(ctx);
+                RepoRecord repo = strata.repos().catalog().findRepo(name).orElse(null);
+                Access a = strata.access().access(p, repo);
+                if (a == Access.NONE) {
+                    requireSignedIn(p);
+                    throw new NotFoundException("repository '" + name + "' not found");
+                }
+                Access needed = switch (need) {
+                    case REPO_VERSION -> Access.GRANTED;
+                    case REPO_READ -> Access.READ;
+                    case REPO_WRITE -> Access.WRITE;
+                    default -> Access.ADMIN;
+                };
+                if (!a.atLeast(needed)) {
+                    requireSignedIn(p);
+                    throw new AccessDeniedException(a == Access.GRANTED
+                            ? "your access to " + name + " is limited to the versions granted to you"
+                            : "this needs " + needed.name().toLowerCase(Locale.ROOT) + " access to " + name + "; you have "
+                                    + a.name().toLowerCase(Locale.ROOT) + (p.scope().ordinal() < needed.ordinal() - 2 ? " (token scope " + p.scope().wire() + ")" : ""));
+                }
+                ctx.attribute(REPO_ATTR, repo);
+                ctx.attribute(ACCESS, a);
+            }
+        }
+    }
+
+    private static void requireSignedIn(Principal p) {
+        if (p.anonymous()) {
+            throw new UnauthenticatedException("authentication required: send 'Authorization: Bearer <token>' (strata login)", "no token", null);
+        }
+    }
+
+    /** Records every audited request once its outcome is known; writes wait until their record is durable. */
+    private void audit(Context ctx) {
+        String action = ctx.attribute(AUDIT_ACTION);
+        if (action == null) {
+            return;
+        }
+        Principal p = ctx.attribute(PRINCIPAL);
+        String tokenId = p != null ? p.tokenId() : ctx.attribute(AUDIT_TOKEN);
+        String resource = ctx.attribute(AUDIT_RESOURCE);
+        if (resource == null) {
+            resource = defaultResource(ctx);
+        }
+        AuditLog.Event e = new AuditLog.Event(p == null ? Principal.ANONYMOUS.name() : p.name(), tokenId, ctx.ip(), action,
+                resource, ctx.attribute(AUDIT_DECISION), ctx.statusCode(), ctx.attribute(AUDIT_DETAIL));
+        var done = strata.audit().record(e);
+        if (ctx.method() != HandlerType.GET && ctx.method() != HandlerType.HEAD) {
+            try {
+                done.get(30, java.util.concurrent.TimeUnit.SECONDS);
+            } catch (Exception ex) {
+                LOG.error("audit record for {} {} not written", ctx.method(), ctx.path(), ex);
+            }
+        }
+    }
+
+    /** "owner/name@rev:path" from whatever the route names; else the request path under the API prefix. */
+    private static String defaultResource(Context ctx) {
+        Map<String, String> params = ctx.pathParamMap();
+        if (!params.containsKey("owner")) {
+            String path = ctx.path();
+            return path.startsWith(PREFIX) ? path.substring(PREFIX.length()) : path;
+        }
+        StringBuilder b = new StringBuilder(params.get("owner")).append('/').append(params.get("name"));
+        String rev = ctx.queryParam("rev");
+        if (rev != null) {
+            b.append('@').append(rev);
+        } else if (params.containsKey("ref")) {
+            b.append('@').append(params.get("ref"));
+        } else if (params.containsKey("branch")) {
+            b.append('@').append(params.get("branch"));
+        }
+        if (params.containsKey("path")) {
+            b.append(':').append(params.get("path"));
+        }
+        return b.length() > 1024 ? b.substring(0, 1024) : b.toString();
     }
 
     private static String repoName(Context ctx) {
@@ -165,6 +300,14 @@ public final class ApiServer implements AutoCloseable {
         app.exception(ConflictException.class, (e, ctx) -> fail(ctx, 409, "conflict", e.getMessage()));
         app.exception(GoneException.class, (e, ctx) -> fail(ctx, 410, "expired", e.getMessage()));
         app.exception(AccessDeniedException.class, (e, ctx) -> fail(ctx, 403, "forbidden", e.getMessage()));
+        app.exception(UnauthenticatedException.class, (e, ctx) -> {
+            ctx.header("WWW-Authenticate", "Bearer realm=\"strata\"");
+            fail(ctx, 401, "unauthenticated", e.getMessage());
+        });
+        app.exception(TooManyRequestsException.class, (e, ctx) -> {
+            ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+            fail(ctx, 429, "rate_limited", e.getMessage());
+        });
         app.exception(CorruptDataException.class, (e, ctx) -> fail(ctx, 422, "corrupt", e.getMessage()));
         app.exception(StorageException.class, (e, ctx) -> {
             LOG.error("storage failure on {} {}", ctx.method(), ctx.path(), e);
@@ -193,28 +336,39 @@ public final class ApiServer implements AutoCloseable {
     // ---- routes
 
     private void registerRoutes() {
-        route(HandlerType.GET, PREFIX + "/health", Action.READ, Scope.PUBLIC,
+        route(HandlerType.GET, PREFIX + "/health", "health", Need.PUBLIC,
                 ctx -> ctx.json(JsonViews.MAPPER.createObjectNode().put("status", "ok").put("version", Strata.VERSION)));
 
-        route(HandlerType.GET, PREFIX + "/repos", Action.READ, Scope.SERVER, ctx -> {
+        route(HandlerType.GET, PREFIX + "/repos", "repo.list", Need.ANYONE, ctx -> {
             ArrayNode a = JsonViews.MAPPER.createArrayNode();
-            strata.repos().list().forEach(r -> a.add(JsonViews.repo(r)));
+            Principal p = principal(ctx);
+            strata.repos().list().stream().filter(r -> strata.access().access(p, r) != Access.NONE).forEach(r -> a.add(JsonViews.repo(r)));
             ctx.json(a);
         });
-        route(HandlerType.POST, PREFIX + "/repos", Action.WRITE, Scope.SERVER, ctx -> {
+        route(HandlerType.POST, PREFIX + "/repos", "repo.create", Need.SIGNED_IN, ctx -> {
             JsonNode body = jsonBody(ctx, MAX_JSON_BYTES);
-            String name = JsonViews.text(body, "name");
-            policy.check(principal(ctx), Action.WRITE, Names.repo(name == null ? "" : name));
-            ctx.status(201).json(JsonViews.repo(strata.repos().create(name, JsonViews.text(body, "description"))));
+            String name = Names.repo(JsonViews.text(body, "name") == null ? "" : JsonViews.text(body, "name"));
+            ctx.attribute(AUDIT_RESOURCE, name);
+            Principal p = principal(ctx);
+            strata.access().requireCreate(p, name);
+            String vis = JsonViews.text(body, "visibility");
+            Visibility visibility = vis == null ? Visibility.PRIVATE : Visibility.fromWire(vis);
+            RepoRecord r = strata.repos().create(name, JsonViews.text(body, "description"));
+            strata.access().setRole(r, SubjectKind.USER, p.name(), RepoRole.ADMIN);
+            if (visibility != Visibility.PRIVATE) {
+                strata.access().setVisibility(r, visibility);
+                r = strata.repos().get(name);
+            }
+            ctx.status(201).json(JsonViews.repo(r));
         });
-        route(HandlerType.GET, REPO, Action.READ, Scope.REPO, ctx -> ctx.json(JsonViews.repo(repo(ctx))));
+        route(HandlerType.GET, REPO, "repo.read", Need.REPO_VERSION, ctx -> ctx.json(JsonViews.repo(repo(ctx))));
 
-        route(HandlerType.GET, REPO + "/refs", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/refs", "ref.list", Need.REPO_READ, ctx -> {
             ArrayNode a = JsonViews.MAPPER.createArrayNode();
             strata.repos().refs(repo(ctx)).forEach(r -> a.add(JsonViews.ref(r)));
             ctx.json(a);
         });
-        route(HandlerType.POST, REPO + "/refs", Action.WRITE, Scope.REPO, ctx -> {
+        route(HandlerType.POST, REPO + "/refs", "ref.create", Need.REPO_WRITE, ctx -> {
             JsonNode body = jsonBody(ctx, MAX_JSON_BYTES);
             RefKind kind = switch (String.valueOf(JsonViews.text(body, "kind"))) {
                 case "branch" -> RefKind.BRANCH;
@@ -225,47 +379,66 @@ public final class ApiServer implements AutoCloseable {
             if (from == null) {
                 throw new InvalidInputException("'from' (the revision the new ref points at) is required");
             }
-            ctx.status(201).json(JsonViews.ref(strata.repos().createRef(repo(ctx), JsonViews.text(body, "name"), kind, from)));
+            String refName = Names.ref(String.valueOf(JsonViews.text(body, "name")));
+            ctx.attribute(AUDIT_RESOURCE, repo(ctx).name() + "@" + refName);
+            if (kind == RefKind.BRANCH) {
+                strata.access().requirePush(principal(ctx), repo(ctx), refName);
+            }
+            ctx.status(201).json(JsonViews.ref(strata.repos().createRef(repo(ctx), refName, kind, from)));
         });
-        route(HandlerType.DELETE, REPO + "/refs/<ref>", Action.WRITE, Scope.REPO, ctx -> {
-            strata.repos().deleteRef(repo(ctx), ctx.pathParam("ref"), ctx.queryParam("expected"));
+        route(HandlerType.DELETE, REPO + "/refs/<ref>", "ref.delete", Need.REPO_WRITE, ctx -> {
+            RepoRecord repo = repo(ctx);
+            String name = Names.ref(ctx.pathParam("ref"));
+            strata.repos().catalog().findRef(repo.id(), name)
+                    .ifPresent(r -> strata.access().requireRefDelete(principal(ctx), repo, name, r.kind()));
+            strata.repos().deleteRef(repo, name, ctx.queryParam("expected"));
             ctx.status(204);
         });
 
-        route(HandlerType.GET, REPO + "/commit", Action.READ, Scope.REPO,
-                ctx -> ctx.json(JsonViews.commit(strata.repos().resolve(repo(ctx), rev(ctx)))));
-        route(HandlerType.GET, REPO + "/log", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/commit", "commit.read", Need.REPO_VERSION,
+                ctx -> ctx.json(commitView(ctx, commitFor(ctx, false))));
+        route(HandlerType.GET, REPO + "/log", "log.read", Need.REPO_READ, ctx -> {
             RepoRecord repo = repo(ctx);
             int limit = intParam(ctx, "limit", 100, 1, 100_000);
-            ctx.json(JsonViews.commits(strata.repos().history(repo, strata.repos().resolve(repo, rev(ctx)), limit)));
+            ctx.json(JsonViews.commits(strata.repos().history(repo, commitFor(ctx, false), limit)));
         });
-        route(HandlerType.GET, REPO + "/tree", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/tree", "tree.read", Need.REPO_VERSION, ctx -> {
             RepoRecord repo = repo(ctx);
-            CommitRecord c = strata.repos().resolve(repo, rev(ctx));
+            CommitRecord c = commitFor(ctx, false);
             ObjectNode n = JsonViews.MAPPER.createObjectNode();
-            n.set("commit", JsonViews.commit(c));
+            n.set("commit", commitView(ctx, c));
             n.set("files", JsonViews.files(strata.repos().tree(repo, c)));
             ctx.json(n);
         });
-        route(HandlerType.GET, REPO + "/lineage", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/lineage", "lineage.read", Need.REPO_READ, ctx -> {
             RepoRecord repo = repo(ctx);
-            CommitRecord c = strata.repos().resolve(repo, rev(ctx));
+            CommitRecord c = commitFor(ctx, false);
+            // Links to repositories the principal cannot see are left out: their names must not leak.
             Map<Long, String> names = new HashMap<>();
-            strata.repos().list().forEach(r -> names.put(r.id(), r.name()));
+            Principal p = principal(ctx);
+            strata.repos().list().stream().filter(r -> strata.access().access(p, r).atLeast(Access.READ))
+                    .forEach(r -> names.put(r.id(), r.name()));
             ObjectNode n = JsonViews.MAPPER.createObjectNode();
             ArrayNode out = n.putArray("derives_from");
             for (LineageLink l : strata.repos().catalog().lineageOf(repo.id(), c.id())) {
-                out.add(JsonViews.lineage(l, repo.name(), names.get(l.targetRepoId())));
+                if (names.containsKey(l.targetRepoId())) {
+                    out.add(JsonViews.lineage(l, repo.name(), names.get(l.targetRepoId())));
+                }
             }
             ArrayNode in = n.putArray("derived");
             for (LineageLink l : strata.repos().catalog().derivedFrom(repo.id(), c.id())) {
-                in.add(JsonViews.lineage(l, names.get(l.repoId()), repo.name()));
+                if (names.containsKey(l.repoId())) {
+                    in.add(JsonViews.lineage(l, names.get(l.repoId()), repo.name()));
+                }
             }
             ctx.json(n);
         });
-        route(HandlerType.GET, REPO + "/find", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/find", "commit.find", Need.REPO_READ, ctx -> {
             String derived = ctx.queryParam("derived_from");
             RepoRev base = derived == null ? null : RepoRev.parse(derived);
+            if (base != null) {
+                requireReadable(principal(ctx), base.repo(), base.rev());
+            }
             String step = ctx.queryParam("step");
             Queries.FindQuery q = new Queries.FindQuery(ctx.queryParam("branch"),
                     step == null ? null : parseLong(step, "step"),
@@ -273,15 +446,15 @@ public final class ApiServer implements AutoCloseable {
                     base == null ? null : base.repo(), base == null ? null : base.rev(), intParam(ctx, "limit", 100, 1, 100_000));
             ctx.json(JsonViews.commits(strata.queries().find(repo(ctx), q)));
         });
-        route(HandlerType.GET, REPO + "/diff", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/diff", "commit.diff", Need.REPO_READ, ctx -> {
             RepoRecord repo = repo(ctx);
             CommitRecord from = strata.repos().resolve(repo, required(ctx, "from"));
             CommitRecord to = strata.repos().resolve(repo, required(ctx, "to"));
             ctx.json(JsonViews.diff(strata.queries().diff(repo, from, to)));
         });
-        route(HandlerType.GET, REPO + "/stats", Action.READ, Scope.REPO,
+        route(HandlerType.GET, REPO + "/stats", "stats.read", Need.REPO_READ,
                 ctx -> ctx.json(JsonViews.stats(strata.queries().stats(repo(ctx)))));
-        route(HandlerType.PUT, REPO + "/retention/<branch>", Action.ADMIN, Scope.REPO, ctx -> {
+        route(HandlerType.PUT, REPO + "/retention/<branch>", "retention.set", Need.REPO_ADMIN, ctx -> {
             JsonNode body = jsonBody(ctx, MAX_JSON_BYTES);
             JsonNode keep = body.get("keep_last");
             if (keep == null || !keep.canConvertToInt() || keep.asInt() < 1) {
@@ -292,25 +465,25 @@ public final class ApiServer implements AutoCloseable {
             strata.repos().catalog().setRetention(repo.id(), branch, keep.asInt());
             ctx.json(JsonViews.MAPPER.createObjectNode().put("branch", branch).put("keep_last", keep.asInt()));
         });
-        route(HandlerType.DELETE, REPO + "/retention/<branch>", Action.ADMIN, Scope.REPO, ctx -> {
+        route(HandlerType.DELETE, REPO + "/retention/<branch>", "retention.clear", Need.REPO_ADMIN, ctx -> {
             strata.repos().catalog().setRetention(repo(ctx).id(), Names.ref(ctx.pathParam("branch")), null);
             ctx.status(204);
         });
-        route(HandlerType.GET, REPO + "/retention", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/retention", "retention.read", Need.REPO_READ, ctx -> {
             ObjectNode n = JsonViews.MAPPER.createObjectNode();
             strata.repos().catalog().retentionRules(repo(ctx).id()).forEach(n::put);
             ctx.json(n);
         });
 
         // ---- downloads
-        route(HandlerType.GET, REPO + "/files/<path>", Action.READ, Scope.REPO, this::download);
-        route(HandlerType.HEAD, REPO + "/files/<path>", Action.READ, Scope.REPO, this::download);
-        route(HandlerType.GET, REPO + "/manifest/<path>", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/files/<path>", "file.read", Need.REPO_VERSION, this::download);
+        route(HandlerType.HEAD, REPO + "/files/<path>", "file.head", Need.REPO_VERSION, this::download);
+        route(HandlerType.GET, REPO + "/manifest/<path>", "file.manifest", Need.REPO_VERSION, ctx -> {
             Located f = locate(ctx);
             ctx.header("X-Strata-Commit", f.commit.id()).header("X-Strata-Sha256", f.file.sha256().hex())
                     .contentType("application/octet-stream").result(f.manifest.encode());
         });
-        route(HandlerType.GET, REPO + "/chunks/<path>", Action.READ, Scope.REPO, ctx -> {
+        route(HandlerType.GET, REPO + "/chunks/<path>", "file.chunks", Need.REPO_VERSION, ctx -> {
             Located f = locate(ctx);
             List<ChunkRef> chunks = f.manifest.chunks();
             int from = intParam(ctx, "from", 0, 0, chunks.size());
@@ -334,15 +507,15 @@ public final class ApiServer implements AutoCloseable {
         });
 
         // ---- uploads (the push protocol)
-        route(HandlerType.POST, REPO + "/uploads", Action.WRITE, Scope.REPO, ctx -> {
-            UploadSession s = strata.uploads().start(repo(ctx));
+        route(HandlerType.POST, REPO + "/uploads", "upload.start", Need.REPO_WRITE, ctx -> {
+            UploadSession s = strata.uploads().start(repo(ctx), principal(ctx).name());
             ctx.status(201).json(JsonViews.MAPPER.createObjectNode().put("upload_id", s.id()));
         });
-        route(HandlerType.DELETE, REPO + "/uploads/{upload}", Action.WRITE, Scope.REPO, ctx -> {
+        route(HandlerType.DELETE, REPO + "/uploads/{upload}", "upload.end", Need.REPO_WRITE, ctx -> {
             strata.uploads().finish(session(ctx));
             ctx.status(204);
         });
-        route(HandlerType.POST, REPO + "/uploads/{upload}/missing", Action.WRITE, Scope.REPO, ctx -> {
+        route(HandlerType.POST, REPO + "/uploads/{upload}/missing", "upload.missing", Need.REPO_WRITE, ctx -> {
             UploadSession s = session(ctx);
             JsonNode ids = jsonBody(ctx, 8 << 20).get("ids");
             if (ids == null || !ids.isArray()) {
@@ -359,7 +532,7 @@ public final class ApiServer implements AutoCloseable {
             n.set("missing", missing);
             ctx.json(n);
         });
-        route(HandlerType.POST, REPO + "/uploads/{upload}/chunks", Action.WRITE, Scope.REPO, ctx -> {
+        route(HandlerType.POST, REPO + "/uploads/{upload}/chunks", "upload.chunks", Need.REPO_WRITE, ctx -> {
             UploadSession s = session(ctx);
             try (InputStream in = new java.io.BufferedInputStream(new LimitedInputStream(ctx.req().getInputStream(), MAX_CHUNK_BATCH_BYTES), 1 << 20)) {
                 Uploads.BatchResult r = strata.uploads().receive(s, in);
@@ -367,36 +540,48 @@ public final class ApiServer implements AutoCloseable {
                         .put("bytes", r.bytes()));
             }
         });
-        route(HandlerType.POST, REPO + "/uploads/{upload}/manifests", Action.WRITE, Scope.REPO, ctx -> {
+        route(HandlerType.POST, REPO + "/uploads/{upload}/manifests", "upload.manifest", Need.REPO_WRITE, ctx -> {
             UploadSession s = session(ctx);
             byte[] body = boundedBody(ctx, MAX_MANIFEST_BYTES);
             ContentHash id = strata.uploads().putManifest(s, body);
             ctx.status(201).json(JsonViews.MAPPER.createObjectNode().put("manifest_id", id.hex()));
         });
-        route(HandlerType.POST, REPO + "/commits", Action.WRITE, Scope.REPO, ctx -> {
+        route(HandlerType.POST, REPO + "/commits", "commit.create", Need.REPO_WRITE, ctx -> {
             RepoRecord repo = repo(ctx);
-            CommitRequest req = CommitRequests.parse(jsonBody(ctx, MAX_COMMIT_JSON_BYTES), principal(ctx));
-            CommitRecord c = strata.uploads().commit(repo, req);
-            if (req.uploadId() != null) {
-                strata.uploads().finish(strata.uploads().session(repo, req.uploadId()));
+            Principal p = principal(ctx);
+            CommitRequest req = CommitRequests.parse(jsonBody(ctx, MAX_COMMIT_JSON_BYTES), p);
+            ctx.attribute(AUDIT_RESOURCE, repo.name() + "@" + req.branch());
+            strata.access().requirePush(p, repo, req.branch());
+            if (req.lineage() != null) {
+                for (CommitRequest.LineageRequest l : req.lineage()) {
+                    requireReadable(p, l.repo(), l.rev());
+                }
             }
+            UploadSession session = req.uploadId() == null ? null : strata.uploads().session(repo, req.uploadId(), p.name());
+            CommitRecord c = strata.uploads().commit(repo, req, session);
+            if (session != null) {
+                strata.uploads().finish(session);
+            }
+            ctx.attribute(AUDIT_DETAIL, "commit " + c.id());
             ctx.status(201).json(JsonViews.commit(c));
         });
 
         // ---- administration
-        route(HandlerType.POST, PREFIX + "/admin/gc", Action.ADMIN, Scope.SERVER, ctx -> ctx.json(JsonViews.gc(
+        route(HandlerType.POST, PREFIX + "/admin/gc", "gc.run", Need.SERVER_ADMIN, ctx -> ctx.json(JsonViews.gc(
                 "true".equals(ctx.queryParam("full")) ? strata.gc().run(1.0) : strata.gc().run())));
-        route(HandlerType.POST, PREFIX + "/admin/compact", Action.ADMIN, Scope.SERVER, ctx -> {
+        route(HandlerType.POST, PREFIX + "/admin/compact", "compact.run", Need.SERVER_ADMIN, ctx -> {
             dev.strata.service.Compactor.Report r = strata.compactor().run(() -> true);
             ctx.json(JsonViews.MAPPER.createObjectNode().put("packs_rewritten", r.packsRewritten())
                     .put("chunks_compressed", r.chunksCompressed()).put("bytes_before", r.bytesBefore())
                     .put("bytes_after", r.bytesAfter()));
         });
-        route(HandlerType.GET, PREFIX + "/admin/transfer-stats", Action.ADMIN, Scope.SERVER, ctx -> {
+        route(HandlerType.GET, PREFIX + "/admin/transfer-stats", "stats.transfer", Need.SERVER_ADMIN, ctx -> {
             Uploads.TransferStats t = strata.uploads().transferStats();
             ctx.json(JsonViews.MAPPER.createObjectNode().put("chunk_bytes_received", t.chunkBytesReceived())
                     .put("chunks_stored", t.chunksStored()).put("open_sessions", t.openSessions()));
         });
+
+        AccessRoutes.register(this, strata);
     }
 
     // ---- downloads with Range
@@ -405,7 +590,7 @@ public final class ApiServer implements AutoCloseable {
 
     private Located locate(Context ctx) {
         RepoRecord repo = repo(ctx);
-        CommitRecord c = strata.repos().readable(repo, rev(ctx));
+        CommitRecord c = commitFor(ctx, true);
         FileEntry f = strata.repos().file(repo, c, ctx.pathParam("path"));
         return new Located(repo, c, f, strata.repos().manifest(f));
     }
@@ -440,16 +625,54 @@ public final class ApiServer implements AutoCloseable {
 
     // ---- helpers
 
-    private RepoRecord repo(Context ctx) {
-        return strata.repos().get(repoName(ctx));
+    /** The repository of a repository route, as found by the authorisation point. */
+    static RepoRecord repo(Context ctx) {
+        return ctx.attribute(REPO_ATTR);
     }
 
     private UploadSession session(Context ctx) {
-        return strata.uploads().session(repo(ctx), ctx.pathParam("upload"));
+        return strata.uploads().session(repo(ctx), ctx.pathParam("upload"), principal(ctx).name());
     }
 
-    private static Principal principal(Context ctx) {
-        return ctx.attribute("principal");
+    /**
+     * The commit {@code ?rev=} names. A principal with only version grants may name just a
+     * granted tag or full commit id; anything else is "not found" (it must not learn which
+     * branches or commits exist).
+     */
+    private CommitRecord commitFor(Context ctx, boolean readable) {
+        RepoRecord repo = repo(ctx);
+        String rev = rev(ctx);
+        if (ctx.attribute(ACCESS) == Access.GRANTED) {
+            rev = strata.access().grantedCommit(principal(ctx), repo, rev)
+                    .orElseThrow(() -> new NotFoundException("revision '" + rev(ctx) + "' not found in " + repo.name()));
+        }
+        return readable ? strata.repos().readable(repo, rev) : strata.repos().resolve(repo, rev);
+    }
+
+    /** A commit as JSON; grantees of one version do not see the ids of its parents. */
+    private static ObjectNode commitView(Context ctx, CommitRecord c) {
+        ObjectNode n = JsonViews.commit(c);
+        if (ctx.attribute(ACCESS) == Access.GRANTED) {
+            n.putArray("parents");
+        }
+        return n;
+    }
+
+    /**
+     * Another repository named in a request (lineage): readable by the principal, or {@code rev}
+     * granted to it; else "not found", as for a missing repository.
+     */
+    private void requireReadable(Principal p, String name, String rev) {
+        RepoRecord r = strata.repos().catalog().findRepo(Names.repo(name)).orElse(null);
+        Access a = strata.access().access(p, r);
+        boolean granted = a == Access.GRANTED && rev != null && strata.access().grantedCommit(p, r, rev).isPresent();
+        if (!a.atLeast(Access.READ) && !granted) {
+            throw new NotFoundException("repository '" + name + "' not found");
+        }
+    }
+
+    static Principal principal(Context ctx) {
+        return ctx.attribute(PRINCIPAL);
     }
 
     private static String rev(Context ctx) {
@@ -457,7 +680,7 @@ public final class ApiServer implements AutoCloseable {
         return rev == null || rev.isEmpty() ? RepoRev.DEFAULT_BRANCH : rev;
     }
 
-    private static String required(Context ctx, String name) {
+    static String required(Context ctx, String name) {
         String v = ctx.queryParam(name);
         if (v == null || v.isEmpty()) {
             throw new InvalidInputException("query parameter '" + name + "' is required");
@@ -465,7 +688,7 @@ public final class ApiServer implements AutoCloseable {
         return v;
     }
 
-    private static int intParam(Context ctx, String name, int dflt, int min, int max) {
+    static int intParam(Context ctx, String name, int dflt, int min, int max) {
         String v = ctx.queryParam(name);
         if (v == null) {
             return dflt;
@@ -477,7 +700,7 @@ public final class ApiServer implements AutoCloseable {
         return (int) n;
     }
 
-    private static long parseLong(String v, String name) {
+    static long parseLong(String v, String name) {
         try {
             return Long.parseLong(v);
         } catch (NumberFormatException e) {

@@ -25,7 +25,7 @@ final class JsonViews {
 
     static ObjectNode repo(RepoRecord r) {
         return MAPPER.createObjectNode().put("name", r.name()).put("description", r.description())
-                .put("created_at", r.createdAt().toString());
+                .put("created_at", r.createdAt().toString()).put("visibility", r.visibility().wire());
     }
 
     static ObjectNode ref(Ref r) {
@@ -127,5 +127,76 @@ final class JsonViews {
     static String text(JsonNode n, String field) {
         JsonNode v = n.get(field);
         return v == null || v.isNull() ? null : v.asText();
+    }
+
+    // ---- access control and audit
+
+    static ObjectNode user(dev.strata.catalog.UserRecord u, java.util.Set<String> groups) {
+        ObjectNode n = MAPPER.createObjectNode().put("name", u.name()).put("admin", u.admin()).put("disabled", u.disabled())
+                .put("created_at", u.createdAt().toString());
+        ArrayNode g = n.putArray("groups");
+        groups.forEach(g::add);
+        return n;
+    }
+
+    /** A token's public description: never its secret or hash. */
+    static ObjectNode token(dev.strata.catalog.TokenRecord t) {
+        ObjectNode n = MAPPER.createObjectNode().put("id", t.id()).put("user", t.user()).put("label", t.label())
+                .put("scope", t.scope().wire()).put("created_at", t.createdAt().toString());
+        ArrayNode r = n.putArray("repos");
+        t.repos().forEach(r::add);
+        putInstant(n, "expires_at", t.expiresAt());
+        putInstant(n, "revoked_at", t.revokedAt());
+        return n;
+    }
+
+    static ObjectNode grant(dev.strata.catalog.GrantRecord g, String repo) {
+        ObjectNode n = MAPPER.createObjectNode().put("id", g.id()).put("repo", repo);
+        if (g.ref() == null) {
+            n.putNull("tag");
+        } else {
+            n.put("tag", g.ref());
+        }
+        n.put("commit", g.commitId()).put("to", g.kind().wire() + ":" + g.subject()).put("granted_by", g.grantedBy())
+                .put("created_at", g.createdAt().toString());
+        putInstant(n, "expires_at", g.expiresAt());
+        putInstant(n, "revoked_at", g.revokedAt());
+        return n;
+    }
+
+    static ObjectNode protection(dev.strata.catalog.Protection p) {
+        ObjectNode n = MAPPER.createObjectNode().put("pattern", p.pattern());
+        ArrayNode a = n.putArray("allow");
+        p.allow().forEach(a::add);
+        return n;
+    }
+
+    static ObjectNode member(dev.strata.catalog.RoleBinding b) {
+        return MAPPER.createObjectNode().put("kind", b.kind().wire()).put("name", b.subject()).put("role", b.role().wire());
+    }
+
+    static ObjectNode audit(dev.strata.catalog.AuditRecord r) {
+        java.util.HexFormat hex = java.util.HexFormat.of();
+        ObjectNode n = MAPPER.createObjectNode().put("seq", r.seq()).put("at", r.at().toString()).put("principal", r.principal());
+        putText(n, "token_id", r.tokenId());
+        putText(n, "client", r.client());
+        n.put("action", r.action());
+        putText(n, "resource", r.resource());
+        n.put("decision", r.decision()).put("status", r.status());
+        putText(n, "detail", r.detail());
+        n.put("prev_hash", hex.formatHex(r.prevHash())).put("hash", hex.formatHex(r.hash()));
+        return n;
+    }
+
+    private static void putInstant(ObjectNode n, String key, java.time.Instant v) {
+        putText(n, key, v == null ? null : v.toString());
+    }
+
+    private static void putText(ObjectNode n, String key, String v) {
+        if (v == null) {
+            n.putNull(key);
+        } else {
+            n.put(key, v);
+        }
     }
 }

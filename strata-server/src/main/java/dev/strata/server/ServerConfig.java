@@ -20,13 +20,15 @@ import java.util.Properties;
  * @param packSizeBytes target size at which a pack is sealed
  * @param chunkDirs  empty: chunks in local packs under DATA/chunks; else an erasure-coded store over these
  *                   directories (one per disk), {@code erasureData}+{@code erasureParity} shards per stripe
+ * @param authFailureLimit failed authentications per client address per minute before it is refused (429)
  */
 public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
-                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity) {
+                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit) {
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_PORT = 8470;
     public static final Path DEFAULT_DATA = Path.of("strata-data");
     public static final long DEFAULT_PACK_SIZE = 32L << 20;
+    public static final int DEFAULT_AUTH_FAILURE_LIMIT = 20;
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -39,11 +41,14 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         if (erasureData < 1 || erasureParity < 0 || erasureData + erasureParity > 255) {
             throw new InvalidInputException("erasure code must be K+M with K >= 1, M >= 0, K+M <= 255");
         }
+        if (authFailureLimit < 1) {
+            throw new InvalidInputException("auth failure limit must be at least 1");
+        }
     }
 
     /** The settings of the embedded default: loopback, local packs. */
     public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes) {
-        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2);
+        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2, DEFAULT_AUTH_FAILURE_LIMIT);
     }
 
     public Path chunkDir() {
@@ -82,6 +87,8 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         String pack = first(flags.get("pack_size"), env.get("STRATA_PACK_SIZE"), file.getProperty("pack_size", Long.toString(DEFAULT_PACK_SIZE)));
         String dirs = first(flags.get("chunk_dirs"), env.get("STRATA_CHUNK_DIRS"), file.getProperty("chunk_dirs"));
         String code = first(flags.get("erasure"), env.get("STRATA_ERASURE"), file.getProperty("erasure", "4+2"));
+        String authLimit = first(flags.get("auth_failure_limit"), env.get("STRATA_AUTH_FAILURE_LIMIT"),
+                file.getProperty("auth_failure_limit", Integer.toString(DEFAULT_AUTH_FAILURE_LIMIT)));
         java.util.List<Path> chunkDirs = new java.util.ArrayList<>();
         if (dirs != null && !dirs.isBlank()) {
             for (String d : dirs.split(",")) {
@@ -96,9 +103,9 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
                 throw new NumberFormatException("erasure must be K+M, e.g. 4+2, got " + code);
             }
             return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack), chunkDirs,
-                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()));
+                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()));
         } catch (NumberFormatException e) {
-            throw new InvalidInputException("port, pack_size and erasure (K+M) must be numbers: " + e.getMessage());
+            throw new InvalidInputException("port, pack_size, erasure (K+M) and auth_failure_limit must be numbers: " + e.getMessage());
         }
     }
 

@@ -5,6 +5,8 @@ import dev.strata.catalog.Catalogs;
 import dev.strata.core.StorageException;
 import dev.strata.core.store.ChunkStore;
 import dev.strata.core.store.local.LocalPackStore;
+import dev.strata.service.AccessControl;
+import dev.strata.service.AuditLog;
 import dev.strata.service.Compactor;
 import dev.strata.service.ContentReader;
 import dev.strata.service.GarbageCollector;
@@ -28,12 +30,22 @@ public final class Strata implements AutoCloseable {
     private final GarbageCollector gc;
     private final ContentReader reader;
     private final Compactor compactor;
+    private final AccessControl access;
+    private final AuditLog audit;
+    private final Path dataDir;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile Thread background;
     private java.nio.channels.FileChannel lockChannel;
     private java.nio.channels.FileLock lock;
 
+    /** An instance without a data directory of its own (no audit head anchor, no bootstrap token file): for tests. */
     public Strata(ChunkStore store, Catalog catalog, Clock clock) {
+        this(store, catalog, clock, null, ServerConfig.DEFAULT_AUTH_FAILURE_LIMIT);
+    }
+
+    /** @param dataDir where the audit head anchor and the bootstrap admin token live; null for none */
+    public Strata(ChunkStore store, Catalog catalog, Clock clock, Path dataDir, int authFailureLimit) {
+        this.dataDir = dataDir;
         this.store = store;
         this.catalog = catalog;
         this.repos = new Repositories(catalog);
@@ -42,6 +54,27 @@ public final class Strata implements AutoCloseable {
         this.gc = new GarbageCollector(repos, store, uploads);
         this.reader = new ContentReader(store);
         this.compactor = new Compactor(store, uploads);
+        this.access = new AccessControl(repos, clock, authFailureLimit, java.time.Duration.ofMinutes(1));
+        this.audit = new AuditLog(catalog, dataDir == null ? null : dataDir.resolve("audit.head"), clock);
+    }
+
+    public AccessControl access() {
+        return access;
+    }
+
+    public AuditLog audit() {
+        return audit;
+    }
+
+    /**
+     * First start: creates the admin user and writes its token to DATA/admin.token (mode 0600).
+     * Returns that file, or empty if the server already has users.
+     */
+    public java.util.Optional<Path> bootstrap() {
+        if (dataDir == null) {
+            throw new IllegalStateException("bootstrap needs a data directory");
+        }
+        return access.bootstrap(dataDir.resolve("admin.token"));
     }
 
     /** Marks the server busy now: background work waits until it has been idle for a while. */
@@ -115,7 +148,7 @@ public final class Strata implements AutoCloseable {
                     : dev.strata.core.store.erasure.ErasureCodedChunkStore.open(config.chunkDirs(), config.erasureData(),
                             config.erasureParity(), config.packSizeBytes());
             Catalog catalog = Catalogs.open(config.catalogUrl());
-            Strata strata = new Strata(store, catalog, Clock.systemUTC());
+            Strata strata = new Strata(store, catalog, Clock.systemUTC(), data, config.authFailureLimit());
             strata.lockChannel = lockChannel;
             strata.lock = lock;
             return strata;
@@ -168,6 +201,7 @@ public final class Strata implements AutoCloseable {
             }
         }
         try {
+            audit.close();
             catalog.close();
         } finally {
             try {

@@ -76,18 +76,19 @@ public final class Uploads {
         return gcLock;
     }
 
-    public UploadSession start(RepoRecord repo) {
+    public UploadSession start(RepoRecord repo, String owner) {
         expireIdle();
         byte[] b = new byte[16];
         random.nextBytes(b);
-        UploadSession s = new UploadSession(HexFormat.of().formatHex(b), repo.id(), repo.name(), clock.instant());
+        UploadSession s = new UploadSession(HexFormat.of().formatHex(b), repo.id(), repo.name(), owner, clock.instant());
         sessions.put(s.id(), s);
         return s;
     }
 
-    public UploadSession session(RepoRecord repo, String id) {
+    /** The session {@code id} of {@code repo} started by {@code owner}; anyone else's is "not found". */
+    public UploadSession session(RepoRecord repo, String id, String owner) {
         UploadSession s = id == null ? null : sessions.get(id);
-        if (s == null || s.repoId() != repo.id()) {
+        if (s == null || s.repoId() != repo.id() || !s.owner().equals(owner)) {
             throw new NotFoundException("upload session '" + id + "' not found (expired or the server restarted); start a new one");
         }
         s.touch(clock.instant());
@@ -98,16 +99,22 @@ public final class Uploads {
         sessions.remove(s.id());
     }
 
-    /** Of {@code ids}, those the store lacks. Ids it has are held by the session until it ends. */
+    /**
+     * Of {@code ids}, those the client must send: every chunk the store lacks, and every chunk the
+     * session's repository is not known to hold even if another repository stored it (the answer
+     * must not reveal what other repositories contain; the upload proves the client has the
+     * bytes, and the store keeps one copy). Ids it has are held by the session until it ends.
+     */
     public List<ContentHash> missing(UploadSession s, List<ContentHash> ids) {
         if (ids.size() > MAX_IDS_PER_QUERY) {
             throw new InvalidInputException("at most " + MAX_IDS_PER_QUERY + " ids per query, got " + ids.size());
         }
         gcLock.readLock().lock();
         try {
+            java.util.Set<ContentHash> known = catalog.repoChunksAmong(s.repoId(), ids);
             List<ContentHash> missing = new ArrayList<>();
             for (ContentHash id : ids) {
-                if (store.exists(id)) {
+                if (known.contains(id) && store.exists(id)) {
                     s.held().add(id);
                 } else {
                     missing.add(id);
@@ -158,15 +165,36 @@ public final class Uploads {
         }
     }
 
-    /** Stores a file manifest once every chunk it names is present and durable. */
+    /**
+     * Stores a file manifest once every chunk it names is present and durable, and was delivered
+     * by this session or an earlier push to the same repository. Its chunks then count as the
+     * repository's (for later "missing" answers).
+     */
     public ContentHash putManifest(UploadSession s, byte[] encoded) {
         FileManifest m = FileManifest.decode(encoded);
         gcLock.readLock().lock();
         try {
+            java.util.Set<ContentHash> ids = new java.util.LinkedHashSet<>();
+            List<ContentHash> notHeld = new ArrayList<>();
+            for (ChunkRef c : m.chunks()) {
+                if (ids.add(c.id()) && !s.held().contains(c.id())) {
+                    notHeld.add(c.id());
+                }
+            }
+            if (!notHeld.isEmpty()) {
+                java.util.Set<ContentHash> known = catalog.repoChunksAmong(s.repoId(), notHeld);
+                for (ContentHash id : notHeld) {
+                    if (!known.contains(id)) {
+                        throw new InvalidInputException("manifest names chunk " + id + " which this push did not upload; upload it first");
+                    }
+                }
+            }
             requireChunks(m);
             store.flush();
             ContentHash id = ContentHash.of(encoded);
             catalog.putManifest(id, encoded);
+            catalog.addRepoChunks(s.repoId(), ids);
+            s.manifests().add(id);
             return id;
         } finally {
             gcLock.readLock().unlock();
@@ -181,8 +209,12 @@ public final class Uploads {
         }
     }
 
-    /** Builds the new tree on the expected head and publishes it with a compare-and-set of the branch. */
-    public CommitRecord commit(RepoRecord repo, CommitRequest req) {
+    /**
+     * Builds the new tree on the expected head and publishes it with a compare-and-set of the
+     * branch. New files may name manifests stored through {@code session} (null: none) or already
+     * in the repository's history, never another repository's.
+     */
+    public CommitRecord commit(RepoRecord repo, CommitRequest req, UploadSession session) {
         Names.ref(req.branch());
         if (req.message() == null || req.message().length() > 64 * 1024) {
             throw new InvalidInputException("commit message missing or longer than 64 KiB");
@@ -217,8 +249,10 @@ public final class Uploads {
             }
             for (CommitRequest.FileChange f : req.files()) {
                 Names.path(f.path());
-                byte[] manifest = catalog.getManifest(f.manifestId())
-                        .orElseThrow(() -> new InvalidInputException("manifest " + f.manifestId() + " for '" + f.path() + "' was not uploaded"));
+                boolean mine = (session != null && session.manifests().contains(f.manifestId()))
+                        || catalog.repoReferencesManifest(repo.id(), f.manifestId());
+                byte[] manifest = (mine ? catalog.getManifest(f.manifestId()) : java.util.Optional.<byte[]>empty())
+                        .orElseThrow(() -> new InvalidInputException("manifest " + f.manifestId() + " for '" + f.path() + "' was not uploaded in this push"));
                 FileManifest m = FileManifest.decode(manifest);
                 if (m.size() != f.size()) {
                     throw new InvalidInputException("size of '" + f.path() + "' is " + f.size() + " but its manifest covers " + m.size() + " bytes");

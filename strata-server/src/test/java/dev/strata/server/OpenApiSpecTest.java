@@ -9,7 +9,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import dev.strata.catalog.Catalogs;
 import dev.strata.core.store.local.LocalPackStore;
-import dev.strata.service.AccessPolicy;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -44,7 +43,7 @@ class OpenApiSpecTest {
         spec = new YAMLMapper().readTree(SPEC.toFile());
         try (Strata strata = new Strata(LocalPackStore.open(dir.resolve("store")),
                 Catalogs.open("sqlite:" + dir.resolve("c.db")), Clock.systemUTC())) {
-            ApiServer server = new ApiServer(strata, AccessPolicy.LOCAL_ONLY); // never started
+            ApiServer server = new ApiServer(strata); // never started
             routes = new TreeMap<>();
             for (ApiServer.RouteInfo r : server.routes()) {
                 assertEquals(null, routes.put(r.method() + " " + r.openApiPath(), r), "route registered twice: " + r);
@@ -149,15 +148,16 @@ class OpenApiSpecTest {
     }
 
     @Test
-    void summariesNameTheCheckedAction() {
+    void summariesNameWhatIsCheckedAndAudited() {
         operations().forEach((key, op) -> {
             ApiServer.RouteInfo route = routes.get(key);
             if (route == null || key.equals("GET /health")) {
                 return; // an unregistered operation fails specDescribesExactlyTheRegisteredRoutes
             }
-            String action = route.action().name().toLowerCase(Locale.ROOT);
-            assertTrue(op.path("summary").asText().contains("(action " + action + ")"),
-                    key + " summary should say '(action " + action + ")': " + op.path("summary").asText());
+            String need = route.need().name().toLowerCase(Locale.ROOT);
+            assertTrue(op.path("summary").asText().contains("(needs " + need + ")"),
+                    key + " summary should say '(needs " + need + ")': " + op.path("summary").asText());
+            assertEquals(route.auditAction(), op.path("x-audit-action").asText(), key + " x-audit-action");
         });
     }
 

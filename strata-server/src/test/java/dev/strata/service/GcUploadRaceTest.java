@@ -78,7 +78,7 @@ class GcUploadRaceTest {
         CommitRequest req = new CommitRequest(s.id(), branch, parent, "test", "commit", null, Map.of(), null,
                 List.of(new CommitRequest.FileChange("f.bin", m.size(), ContentHash.sha256Of(new byte[0]), manifest)),
                 List.of(), true, List.of());
-        return uploads.commit(repo, req);
+        return uploads.commit(repo, req, s);
     }
 
     @Test
@@ -86,13 +86,13 @@ class GcUploadRaceTest {
         RepoRecord repo = repos.create("lab/race", "");
         byte[] shared = chunk(1), scratchOnly = chunk(2), pending = chunk(3);
 
-        UploadSession first = uploads.start(repo);
+        UploadSession first = uploads.start(repo, "alice");
         send(first, shared, scratchOnly);
         CommitRecord scratch = commit(repo, first, "scratch", null, shared, scratchOnly);
         uploads.finish(first);
 
         // A second push learns the server has `shared`, and sends `pending`, but has not committed yet.
-        UploadSession second = uploads.start(repo);
+        UploadSession second = uploads.start(repo, "alice");
         assertEquals(List.of(), uploads.missing(second, List.of(ContentHash.of(shared))));
         send(second, pending);
 

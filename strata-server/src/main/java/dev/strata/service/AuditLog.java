@@ -1,0 +1,280 @@
+package dev.strata.service;
+
+import dev.strata.catalog.AccessCatalog;
+import dev.strata.catalog.AuditQuery;
+import dev.strata.catalog.AuditRecord;
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The tamper-evident audit trail (docs/security.md, "Audit"). Records are appended by one
+ * writer thread in batches (group commit): a request only enqueues its record, so reads are not
+ * slowed by a catalog write each; writes wait for their record to be durable before they answer.
+ * Each record's hash covers the previous record's hash and its own canonical encoding
+ * ({@link #canonical}), so editing, inserting or deleting any record breaks the chain, which
+ * {@link #verify} detects. Deleting records from the end is caught by the head anchor: the last
+ * seq and hash, kept in a file beside the catalog ({@code DATA/audit.head}) and rewritten after
+ * every batch.
+ */
+public final class AuditLog implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
+    private static final int MAX_BATCH = 4096;
+    private static final int MAX_QUEUE = 1 << 20;
+    static final byte[] GENESIS = new byte[32];
+
+    /** What happened, before it has a place in the chain. */
+    public record Event(String principal, String tokenId, String client, String action, String resource,
+                        String decision, int status, String detail) {}
+
+    private record Pending(Event event, Instant at, CompletableFuture<AuditRecord> done) {}
+
+    private final AccessCatalog catalog;
+    private final Path headFile;
+    private final Clock clock;
+    private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>(MAX_QUEUE);
+    private final Thread writer;
+    private volatile boolean closing;
+    private long lastSeq;
+    private byte[] lastHash;
+
+    /** @param headFile where the head anchor lives; null keeps none (tests of the catalog alone) */
+    public AuditLog(AccessCatalog catalog, Path headFile, Clock clock) {
+        this.catalog = catalog;
+        this.headFile = headFile;
+        this.clock = clock;
+        AuditRecord last = catalog.lastAudit().orElse(null);
+        lastSeq = last == null ? 0 : last.seq();
+        lastHash = last == null ? GENESIS : last.hash();
+        writer = Thread.ofPlatform().daemon().name("strata-audit").start(this::writeLoop);
+    }
+
+    /** Enqueues a record; the future completes once it is durable in the catalog. */
+    public CompletableFuture<AuditRecord> record(Event e) {
+        Pending p = new Pending(e, clock.instant(), new CompletableFuture<>());
+        if (closing) {
+            p.done().completeExceptionally(new IllegalStateException("audit log closed"));
+            return p.done();
+        }
+        try {
+            // A full queue means the catalog is stalled: wait rather than drop a record.
+            queue.put(p);
+        } catch (InterruptedException ex) {
+            Thread.currentThread().interrupt();
+            p.done().completeExceptionally(ex);
+        }
+        return p.done();
+    }
+
+    private void writeLoop() {
+        List<Pending> batch = new ArrayList<>();
+        while (true) {
+            try {
+                Pending first = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (first == null) {
+                    if (closing) {
+                        return;
+                    }
+                    continue;
+                }
+                batch.add(first);
+                queue.drainTo(batch, MAX_BATCH - 1);
+                writeBatch(batch);
+            } catch (InterruptedException e) {
+                return;
+            } catch (RuntimeException e) {
+                LOG.error("audit write failed; {} records not recorded, requests waiting on them fail", batch.size(), e);
+                batch.forEach(p -> p.done().completeExceptionally(e));
+                // Re-read the chain head: the failed transaction wrote nothing.
+                AuditRecord last = catalog.lastAudit().orElse(null);
+                lastSeq = last == null ? 0 : last.seq();
+                lastHash = last == null ? GENESIS : last.hash();
+            }
+            batch.clear();
+        }
+    }
+
+    private void writeBatch(List<Pending> batch) {
+        List<AuditRecord> records = new ArrayList<>(batch.size());
+        long seq = lastSeq;
+        byte[] prev = lastHash;
+        for (Pending p : batch) {
+            seq++;
+            Event e = p.event();
+            byte[] hash = hash(prev, seq, p.at(), e);
+            records.add(new AuditRecord(seq, p.at(), e.principal(), e.tokenId(), e.client(), e.action(), e.resource(),
+                    e.decision(), e.status(), e.detail(), prev, hash));
+            prev = hash;
+        }
+        catalog.appendAudit(records);
+        lastSeq = seq;
+        lastHash = prev;
+        writeHead(seq, prev);
+        for (int i = 0; i < batch.size(); i++) {
+            batch.get(i).done().complete(records.get(i));
+        }
+    }
+
+    private void writeHead(long seq, byte[] hash) {
+        if (headFile == null) {
+            return;
+        }
+        try {
+            Path tmp = headFile.resolveSibling(headFile.getFileName() + ".tmp");
+            Files.writeString(tmp, seq + " " + HexFormat.of().formatHex(hash) + "\n");
+            Files.move(tmp, headFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            LOG.warn("cannot update the audit head anchor {}: {}", headFile, e.toString());
+        }
+    }
+
+    static byte[] hash(byte[] prev, long seq, Instant at, Event e) {
+        try {
+            MessageDigest md = MessageDigest.getInstance("SHA-256");
+            md.update(prev);
+            md.update(canonical(seq, at, e));
+            return md.digest();
+        } catch (NoSuchAlgorithmException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    /**
+     * The bytes a record's hash covers (docs/security.md): seq (8 bytes, big-endian), time as
+     * epoch seconds (8) and nanoseconds (4), then principal, token id, client, action, resource,
+     * decision as length-prefixed UTF-8 (4-byte length, -1 for null), status (4), detail.
+     */
+    static byte[] canonical(long seq, Instant at, Event e) {
+        try {
+            ByteArrayOutputStream bytes = new ByteArrayOutputStream(256);
+            DataOutputStream out = new DataOutputStream(bytes);
+            out.writeLong(seq);
+            out.writeLong(at.getEpochSecond());
+            out.writeInt(at.getNano());
+            for (String s : new String[] {e.principal(), e.tokenId(), e.client(), e.action(), e.resource(), e.decision()}) {
+                writeString(out, s);
+            }
+            out.writeInt(e.status());
+            writeString(out, e.detail());
+            return bytes.toByteArray();
+        } catch (IOException ex) {
+            throw new IllegalStateException(ex);
+        }
+    }
+
+    private static void writeString(DataOutputStream out, String s) throws IOException {
+        if (s == null) {
+            out.writeInt(-1);
+            return;
+        }
+        byte[] b = s.getBytes(StandardCharsets.UTF_8);
+        out.writeInt(b.length);
+        out.write(b);
+    }
+
+    // ---- reading and verification
+
+    public List<AuditRecord> query(AuditQuery q) {
+        return catalog.queryAudit(q);
+    }
+
+    /** Outcome of {@link #verify}: {@code firstBadSeq} is 0 when the log is intact. */
+    public record Verification(boolean ok, long records, long lastSeq, long firstBadSeq, String problem) {}
+
+    /** Walks the whole chain: seqs contiguous from 1, each prev hash and hash as recomputed, the tail matching the anchor. */
+    public Verification verify() {
+        long[] count = {0};
+        long[] expectSeq = {1};
+        byte[][] prev = {GENESIS};
+        String[] problem = {null};
+        long[] bad = {0};
+        catalog.scanAudit(1, r -> {
+            if (problem[0] != null) {
+                return;
+            }
+            count[0]++;
+            Event e = new Event(r.principal(), r.tokenId(), r.client(), r.action(), r.resource(), r.decision(), r.status(), r.detail());
+            if (r.seq() != expectSeq[0]) {
+                problem[0] = "record " + expectSeq[0] + " is missing (next present is " + r.seq() + ")";
+                bad[0] = expectSeq[0];
+            } else if (!MessageDigest.isEqual(r.prevHash(), prev[0])) {
+                problem[0] = "record " + r.seq() + " does not link to the record before it";
+                bad[0] = r.seq();
+            } else if (!MessageDigest.isEqual(r.hash(), hash(prev[0], r.seq(), r.at(), e))) {
+                problem[0] = "record " + r.seq() + " was altered: its hash does not match its contents";
+                bad[0] = r.seq();
+            }
+            prev[0] = r.hash();
+            expectSeq[0] = r.seq() + 1;
+        });
+        long last = expectSeq[0] - 1;
+        if (problem[0] == null) {
+            String anchor = anchorProblem(last, prev[0]);
+            if (anchor != null) {
+                problem[0] = anchor;
+                bad[0] = last + 1;
+            }
+        }
+        return new Verification(problem[0] == null, count[0], last, bad[0], problem[0]);
+    }
+
+    /** The anchor may trail the log (a crash between commit and anchor write) but never lead it. */
+    private String anchorProblem(long lastSeq, byte[] lastHash) {
+        if (headFile == null || !Files.isRegularFile(headFile)) {
+            return null;
+        }
+        try {
+            String[] parts = Files.readString(headFile).trim().split(" ");
+            long seq = Long.parseLong(parts[0]);
+            byte[] hash = HexFormat.of().parseHex(parts[1]);
+            if (seq > lastSeq) {
+                return "records " + (lastSeq + 1) + ".." + seq + " were removed from the end of the log (the head anchor names " + seq + ")";
+            }
+            if (seq == lastSeq && !MessageDigest.isEqual(hash, lastHash)) {
+                return "the last record does not match the head anchor";
+            }
+            if (seq < lastSeq) {
+                List<AuditRecord> at = catalog.queryAudit(new AuditQuery(null, null, null, null, null, seq - 1, 1));
+                if (!at.isEmpty() && at.get(0).seq() == seq && !MessageDigest.isEqual(at.get(0).hash(), hash)) {
+                    return "record " + seq + " does not match the head anchor";
+                }
+            }
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return "the head anchor " + headFile + " is unreadable: " + e.getMessage();
+        }
+    }
+
+    /** Streams every record from {@code fromSeq} (for export as JSON lines). */
+    public void scan(long fromSeq, Consumer<AuditRecord> sink) {
+        catalog.scanAudit(fromSeq, sink);
+    }
+
+    /** Writes what is queued, then stops the writer. */
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            writer.join(30_000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
