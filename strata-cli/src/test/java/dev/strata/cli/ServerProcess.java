@@ -21,7 +21,7 @@ final class ServerProcess implements AutoCloseable {
     private final Process process;
     private final String url;
     private Path dataDir;
-    private final StringBuffer log = new StringBuffer();
+    private StringBuffer log = new StringBuffer();
 
     private ServerProcess(Process process, String url) {
         this.process = process;
@@ -64,7 +64,7 @@ final class ServerProcess implements AutoCloseable {
         reader.start();
         try {
             ServerProcess s = new ServerProcess(p, url.get(60, TimeUnit.SECONDS));
-            s.log.append(log);
+            s.log = log; // the reader thread keeps appending to it
             s.dataDir = dataDir;
             return s;
         } catch (Exception e) {
@@ -75,6 +75,11 @@ final class ServerProcess implements AutoCloseable {
 
     String url() {
         return url;
+    }
+
+    /** Everything the server printed so far. */
+    String log() {
+        return log.toString();
     }
 
     /** The administrator token the server wrote on its first start (DATA/admin.token). */
