@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Overhead of authentication + authorisation + audit on small-file reads (issue 4).
+
+Serves 4 KiB files at a fixed 1000 reads/s (open loop, bench/LoadGen.java) from
+  prev:    the last version before access control (PREV_COMMIT, built from git in bench/out),
+           anonymous requests, no audit;
+  current: this version, every request authenticated with a *reader* user's token (role lookup,
+           not the admin shortcut), authorised, and written to the hash-chained audit log.
+Rounds alternate prev/current to spread machine noise. Reports server CPU per request and
+latency percentiles; overhead = current/prev - 1. Prints JSON.
+
+usage: bench/auth_overhead_bench.py [--rate 1000] [--seconds 20] [--rounds 3] [--files 200]
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import OUT, ROOT, STRATA, Server, java_home, log, rmtree  # noqa: E402
+
+PREV_COMMIT = "2a58f64"  # main before issue 4 (no authentication, no audit)
+
+
+def build_prev():
+    src = os.path.join(OUT, "prev-src")
+    jar = os.path.join(src, "strata-cli", "target", "strata.jar")
+    if not os.path.exists(jar):
+        rmtree(src)
+        subprocess.run(["git", "-C", ROOT, "worktree", "prune"], check=True)
+        subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", src, PREV_COMMIT], check=True, capture_output=True)
+        env = dict(os.environ, JAVA_HOME=java_home())
+        subprocess.run(["mvn", "-q", "-o", "-DskipTests", "package", "-pl", "strata-cli", "-am"], cwd=src, env=env, check=True)
+    return os.path.join(src, "strata")
+
+
+def cli(launcher, url, token_file, *args):
+    cmd = [launcher, *args, "--url", url] + (["--token-file", token_file] if token_file else [])
+    r = subprocess.run(cmd, capture_output=True, text=True, env=dict(os.environ, STRATA_NO_PROGRESS="1"))
+    if r.returncode != 0:
+        raise RuntimeError(f"{cmd}: {r.stderr}")
+    return r.stdout
+
+
+def http(method, url, token, body=None):
+    import urllib.request
+    req = urllib.request.Request(url, method=method, data=None if body is None else json.dumps(body).encode(),
+                                 headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(req) as r:
+        return json.loads(r.read() or b"null")
+
+
+def setup(kind, launcher, work, nfiles):
+    data = os.path.join(work, kind + "-data")
+    rmtree(data)
+    srv = Server(data, xmx="512m", launcher=launcher)
+    token_file = os.path.join(data, "admin.token") if kind == "current" else None
+    files = os.path.join(work, "files")
+    if not os.path.exists(files):
+        os.makedirs(files)
+        for i in range(nfiles):
+            with open(os.path.join(files, f"f{i:04d}.bin"), "wb") as f:
+                f.write(os.urandom(4096))
+    cli(launcher, srv.url, token_file, "repo", "create", "lab/small")
+    cli(launcher, srv.url, token_file, "push", files, "lab/small@main", "-m", "small files")
+    token = "-"
+    if kind == "current":
+        admin = open(token_file).read().strip()
+        http("POST", srv.url + "/api/v1/users", admin, {"name": "reader"})
+        http("PUT", srv.url + "/api/v1/repos/lab/small/members/user/reader", admin, {"role": "reader"})
+        token = http("POST", srv.url + "/api/v1/tokens", admin, {"user": "reader", "scope": "read"})["token"]
+    urls = os.path.join(work, kind + "-urls.txt")
+    with open(urls, "w") as f:
+        for i in range(nfiles):
+            f.write(f"{srv.url}/api/v1/repos/lab/small/files/f{i:04d}.bin?rev=main\n")
+    return srv, token, urls, token_file
+
+
+def audit_count(srv, token_file):
+    admin = open(token_file).read().strip()
+    return http("GET", srv.url + "/api/v1/audit/verify", admin)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rate", type=int, default=1000)
+    ap.add_argument("--seconds", type=int, default=20)
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--files", type=int, default=200)
+    a = ap.parse_args()
+    work = os.path.join(OUT, "auth-overhead")
+    os.makedirs(work, exist_ok=True)
+    launchers = {"prev": build_prev(), "current": STRATA}
+    java = os.path.join(java_home(), "bin", "java")
+    loadgen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LoadGen.java")
+    servers = {k: setup(k, launchers[k], work, a.files) for k in ("prev", "current")}
+    results = {"prev": [], "current": []}
+    try:
+        for rnd in range(a.rounds):
+            for kind in ("prev", "current"):
+                srv, token, urls, _ = servers[kind]
+                # warm-up outside the measured window (JIT), then measure server CPU over the run
+                cpu0 = None
+                p = subprocess.Popen([java, loadgen, urls, token, str(a.rate), str(a.seconds), str(a.warmup)],
+                                     stdout=subprocess.PIPE, text=True)
+                time.sleep(a.warmup)
+                cpu0 = srv.cpu()
+                out, _ = p.communicate()
+                cpu1 = srv.cpu()
+                r = json.loads(out)
+                r["server_cpu_s"] = round(cpu1 - cpu0, 3)
+                r["server_cpu_us_per_req"] = round(1e6 * (cpu1 - cpu0) / max(1, r["ok"]), 1)
+                results[kind].append(r)
+                log(f"round {rnd} {kind}: {r}")
+        verify = audit_count(servers["current"][0], servers["current"][3])
+    finally:
+        for srv, *_ in servers.values():
+            srv.stop()
+
+    def med(kind, key):
+        v = sorted(x[key] for x in results[kind])
+        return v[len(v) // 2]
+
+    summary = {k: {m: med(k, m) for m in ("achieved_per_s", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "server_cpu_us_per_req")}
+               for k in results}
+    for k in results:
+        summary[k]["errors"] = sum(x["errors"] for x in results[k])
+    overhead = {m: round(summary["current"][m] / summary["prev"][m] - 1, 3) for m in ("p50_ms", "p99_ms", "mean_ms", "server_cpu_us_per_req")}
+    print(json.dumps({
+        "benchmark": "auth_audit_overhead_small_reads",
+        "setup": {"rate_per_s": a.rate, "seconds": a.seconds, "warmup_s": a.warmup, "rounds": a.rounds, "file_bytes": 4096,
+                  "files": a.files, "server_heap": "-Xmx512m", "prev_commit": PREV_COMMIT,
+                  "current": "reader token, role check, audit record per read"},
+        "runs": results, "median": summary, "overhead_vs_prev": overhead,
+        "audit_after_runs": verify,
+        "goal": "overhead < 10% at 1000 reads/s of 4 KiB files",
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
