@@ -28,6 +28,8 @@ public class LoadGen {
         HttpClient http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .executor(Executors.newVirtualThreadPerTaskExecutor()).connectTimeout(Duration.ofSeconds(5)).build();
         run(http, urls, token, rate, warmup, null);
+        System.out.println("MEASURE"); // the caller starts sampling server CPU here
+        System.out.flush();
         List<Long> lat = Collections.synchronizedList(new ArrayList<>());
         AtomicLong errors = new AtomicLong();
         long t0 = System.nanoTime();

@@ -16,7 +16,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import OUT, ROOT, STRATA, Server, java_home, log, rmtree  # noqa: E402
@@ -103,10 +102,10 @@ def main():
             for kind in ("prev", "current"):
                 srv, token, urls, _ = servers[kind]
                 # warm-up outside the measured window (JIT), then measure server CPU over the run
-                cpu0 = None
                 p = subprocess.Popen([java, loadgen, urls, token, str(a.rate), str(a.seconds), str(a.warmup)],
                                      stdout=subprocess.PIPE, text=True)
-                time.sleep(a.warmup)
+                marker = p.stdout.readline().strip()
+                assert marker == "MEASURE", marker
                 cpu0 = srv.cpu()
                 out, _ = p.communicate()
                 cpu1 = srv.cpu()
