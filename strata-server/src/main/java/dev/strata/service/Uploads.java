@@ -141,6 +141,7 @@ public final class Uploads {
             int received = 0;
             int stored = 0;
             long bytes = 0;
+            List<ContentHash> ids = new ArrayList<>();
             try {
                 ChunkFrames.Frame f;
                 while ((f = ChunkFrames.read(body)) != null) {
@@ -149,6 +150,7 @@ public final class Uploads {
                         stored++;
                     }
                     s.held().add(f.id());
+                    ids.add(f.id());
                     received++;
                     bytes += f.chunk().data().length;
                     s.countReceived(f.chunk().data().length);
@@ -158,6 +160,11 @@ public final class Uploads {
             } finally {
                 chunkBytesReceived.addAndGet(bytes);
                 chunksStored.addAndGet(stored);
+                // The client proved it has these bytes: they are the repository's from now on, so a
+                // resumed push (a new session) is told it need not send them again.
+                if (!ids.isEmpty()) {
+                    catalog.addRepoChunks(s.repoId(), ids);
+                }
             }
             return new BatchResult(received, stored, bytes);
         } finally {
@@ -167,8 +174,8 @@ public final class Uploads {
 
     /**
      * Stores a file manifest once every chunk it names is present and durable, and was delivered
-     * by this session or an earlier push to the same repository. Its chunks then count as the
-     * repository's (for later "missing" answers).
+     * by this session or an earlier push to the same repository (received chunks are recorded as
+     * the repository's in {@link #receive}).
      */
     public ContentHash putManifest(UploadSession s, byte[] encoded) {
         FileManifest m = FileManifest.decode(encoded);
@@ -193,7 +200,6 @@ public final class Uploads {
             store.flush();
             ContentHash id = ContentHash.of(encoded);
             catalog.putManifest(id, encoded);
-            catalog.addRepoChunks(s.repoId(), ids);
             s.manifests().add(id);
             return id;
         } finally {
