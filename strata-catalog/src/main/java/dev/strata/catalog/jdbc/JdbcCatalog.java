@@ -11,6 +11,7 @@ import dev.strata.catalog.NewCommit;
 import dev.strata.catalog.Ref;
 import dev.strata.catalog.RefKind;
 import dev.strata.catalog.RepoRecord;
+import dev.strata.catalog.Visibility;
 import dev.strata.core.ConflictException;
 import dev.strata.core.ContentHash;
 import dev.strata.core.InvalidInputException;
@@ -133,7 +134,7 @@ public final class JdbcCatalog implements Catalog {
         Instant now = Instant.now();
         return write("create repository " + Names.quote(name), c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO repos (name, description, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id")) {
+                    "INSERT INTO repos (name, description, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id, visibility")) {
                 ps.setString(1, name);
                 ps.setString(2, desc);
                 ps.setLong(3, Timestamps.toNanos(now));
@@ -141,7 +142,7 @@ public final class JdbcCatalog implements Catalog {
                     if (!rs.next()) {
                         throw new ConflictException("repository " + Names.quote(name) + " already exists; choose another name");
                     }
-                    return new RepoRecord(rs.getLong(1), name, desc, now, dev.strata.catalog.Visibility.PRIVATE);
+                    return new RepoRecord(rs.getLong(1), name, desc, now, Visibility.valueOf(rs.getString(2)));
                 }
             }
         });
@@ -159,12 +160,13 @@ public final class JdbcCatalog implements Catalog {
     }
 
     private static List<RepoRecord> queryRepos(Connection c, String tail, Object... params) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, name, description, created_at FROM repos " + tail)) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, name, description, created_at, visibility FROM repos " + tail)) {
             bind(ps, params);
             List<RepoRecord> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new RepoRecord(rs.getLong(1), rs.getString(2), rs.getString(3), Timestamps.fromNanos(rs.getLong(4)), dev.strata.catalog.Visibility.PRIVATE));
+                    out.add(new RepoRecord(rs.getLong(1), rs.getString(2), rs.getString(3), Timestamps.fromNanos(rs.getLong(4)),
+                            Visibility.valueOf(rs.getString(5))));
                 }
             }
             return out;
