@@ -26,89 +26,89 @@ public interface AccessCatalog {
     // ---- users and groups
 
     /** ConflictException if a user or group of that name exists (they share one namespace, as repo owners). */
-    default UserRecord createUser(String name, boolean admin) { throw new UnsupportedOperationException("TODO"); }
+    UserRecord createUser(String name, boolean admin);
 
-    default Optional<UserRecord> findUser(String name) { throw new UnsupportedOperationException("TODO"); }
+    Optional<UserRecord> findUser(String name);
 
-    default List<UserRecord> listUsers() { throw new UnsupportedOperationException("TODO"); }
+    List<UserRecord> listUsers();
 
     /** A disabled user's tokens stop working; NotFoundException if no such user. */
-    default void setUserDisabled(String name, boolean disabled) { throw new UnsupportedOperationException("TODO"); }
+    void setUserDisabled(String name, boolean disabled);
 
     /** ConflictException if a user or group of that name exists. */
-    default GroupRecord createGroup(String name) { throw new UnsupportedOperationException("TODO"); }
+    GroupRecord createGroup(String name);
 
-    default List<GroupRecord> listGroups() { throw new UnsupportedOperationException("TODO"); }
+    List<GroupRecord> listGroups();
 
     /** Idempotent; NotFoundException if the group or user does not exist. */
-    default void addGroupMember(String group, String user) { throw new UnsupportedOperationException("TODO"); }
+    void addGroupMember(String group, String user);
 
     /** Idempotent; NotFoundException if the group does not exist. */
-    default void removeGroupMember(String group, String user) { throw new UnsupportedOperationException("TODO"); }
+    void removeGroupMember(String group, String user);
 
     /** Group name → member user names (every group, also empty ones). */
-    default Map<String, Set<String>> groupMembers() { throw new UnsupportedOperationException("TODO"); }
+    Map<String, Set<String>> groupMembers();
 
     // ---- API tokens
 
     /** ConflictException if the id exists. */
-    default void createToken(TokenRecord token) { throw new UnsupportedOperationException("TODO"); }
+    void createToken(TokenRecord token);
 
-    default List<TokenRecord> listTokens() { throw new UnsupportedOperationException("TODO"); }
+    List<TokenRecord> listTokens();
 
     /** Sets revoked_at if not yet revoked; NotFoundException if no such token. */
-    default void revokeToken(String id, Instant at) { throw new UnsupportedOperationException("TODO"); }
+    void revokeToken(String id, Instant at);
 
     // ---- repository access
 
     /** NotFoundException if no such repository. */
-    default void setVisibility(long repoId, Visibility visibility) { throw new UnsupportedOperationException("TODO"); }
+    void setVisibility(long repoId, Visibility visibility);
 
     /** Binds {@code subject} to {@code role} on a repository, replacing any earlier role; {@code role == null} removes it. */
-    default void setRole(long repoId, SubjectKind kind, String subject, RepoRole role) { throw new UnsupportedOperationException("TODO"); }
+    void setRole(long repoId, SubjectKind kind, String subject, RepoRole role);
 
     /** Every role binding of every repository. */
-    default List<RoleBinding> listRoles() { throw new UnsupportedOperationException("TODO"); }
+    List<RoleBinding> listRoles();
 
     /** Creates or replaces the protection of {@code pattern}. */
-    default void putProtection(Protection protection) { throw new UnsupportedOperationException("TODO"); }
+    void putProtection(Protection protection);
 
     /** NotFoundException if the pattern is not protected. */
-    default void deleteProtection(long repoId, String pattern) { throw new UnsupportedOperationException("TODO"); }
+    void deleteProtection(long repoId, String pattern);
 
-    default List<Protection> listProtections() { throw new UnsupportedOperationException("TODO"); }
+    List<Protection> listProtections();
 
     /** ConflictException if the id exists. */
-    default void createGrant(GrantRecord grant) { throw new UnsupportedOperationException("TODO"); }
+    void createGrant(GrantRecord grant);
 
     /** Sets revoked_at if not yet revoked; NotFoundException if no such grant in that repository. */
-    default void revokeGrant(long repoId, String id, Instant at) { throw new UnsupportedOperationException("TODO"); }
+    void revokeGrant(long repoId, String id, Instant at);
 
     /** Every grant, revoked and expired ones included. */
-    default List<GrantRecord> listGrants() { throw new UnsupportedOperationException("TODO"); }
+    List<GrantRecord> listGrants();
 
     // ---- dedup scope: chunks a repository is known to hold (its writers proved they had the bytes)
 
     /** Idempotent. */
-    default void addRepoChunks(long repoId, Collection<ContentHash> ids) { throw new UnsupportedOperationException("TODO"); }
+    void addRepoChunks(long repoId, Collection<ContentHash> ids);
 
     /** Of {@code ids}, those recorded for the repository. */
-    default Set<ContentHash> repoChunksAmong(long repoId, Collection<ContentHash> ids) { throw new UnsupportedOperationException("TODO"); }
+    Set<ContentHash> repoChunksAmong(long repoId, Collection<ContentHash> ids);
 
     /** Whether any commit of the repository (expired ones included) has a file with this manifest. */
-    default boolean repoReferencesManifest(long repoId, ContentHash manifestId) { throw new UnsupportedOperationException("TODO"); }
+    boolean repoReferencesManifest(long repoId, ContentHash manifestId);
 
     // ---- audit log (append-only; the server computes the hash chain)
 
     /** Appends records in one transaction; their seqs must continue the log without gaps (ConflictException otherwise). */
-    default void appendAudit(List<AuditRecord> records) { throw new UnsupportedOperationException("TODO"); }
+    void appendAudit(List<AuditRecord> records);
 
     /** The record with the highest seq. */
-    default Optional<AuditRecord> lastAudit() { throw new UnsupportedOperationException("TODO"); }
+    Optional<AuditRecord> lastAudit();
 
     /** Records matching the query, ascending by seq, at most {@code query.limit()}. */
-    default List<AuditRecord> queryAudit(AuditQuery query) { throw new UnsupportedOperationException("TODO"); }
+    List<AuditRecord> queryAudit(AuditQuery query);
 
     /** Every record with seq ≥ {@code fromSeq}, ascending, streamed (for verification and export). */
-    default void scanAudit(long fromSeq, Consumer<AuditRecord> sink) { throw new UnsupportedOperationException("TODO"); }
+    void scanAudit(long fromSeq, Consumer<AuditRecord> sink);
 }

@@ -446,4 +446,443 @@ public abstract class CatalogConformanceTest {
         assertFalse(catalog.findCommit(id, b).orElseThrow().expired(), "scoped to the repository");
         assertEquals(2, catalog.listFiles(id, a).size(), "the tree stays readable; GC decides about bytes");
     }
+
+    // ---- users and groups
+
+    @Test
+    void usersAreCreatedFoundListedAndDisabled() {
+        UserRecord bob = catalog.createUser("bob", false);
+        UserRecord alice = catalog.createUser("alice", true);
+        assertTrue(alice.admin());
+        assertFalse(bob.admin() || bob.disabled());
+        assertTrue(alice.id() != bob.id());
+        assertEquals(Optional.of(bob), catalog.findUser("bob"), "every field round-trips, nanoseconds included");
+        assertEquals(Optional.empty(), catalog.findUser("carol"));
+        assertEquals(List.of(alice, bob), catalog.listUsers(), "listed by name");
+
+        catalog.setUserDisabled("bob", true);
+        assertTrue(catalog.findUser("bob").orElseThrow().disabled());
+        assertFalse(catalog.findUser("alice").orElseThrow().disabled());
+        catalog.setUserDisabled("bob", true);
+        catalog.setUserDisabled("bob", false);
+        assertEquals(Optional.of(bob), catalog.findUser("bob"));
+        assertThrows(NotFoundException.class, () -> catalog.setUserDisabled("carol", true));
+
+        ConflictException taken = assertThrows(ConflictException.class, () -> catalog.createUser("bob", true));
+        assertTrue(taken.getMessage().contains("already exists"), taken.getMessage());
+        assertFalse(catalog.findUser("bob").orElseThrow().admin());
+        assertThrows(InvalidInputException.class, () -> catalog.createUser("", false));
+    }
+
+    @Test
+    void usersAndGroupsShareOneNamespace() {
+        catalog.createUser("ml", false);
+        GroupRecord vision = catalog.createGroup("vision");
+        ConflictException userFirst = assertThrows(ConflictException.class, () -> catalog.createGroup("ml"));
+        assertTrue(userFirst.getMessage().contains("already exists"), userFirst.getMessage());
+        assertThrows(ConflictException.class, () -> catalog.createUser("vision", true));
+        assertThrows(ConflictException.class, () -> catalog.createGroup("vision"));
+        GroupRecord audio = catalog.createGroup("audio");
+        assertEquals(List.of(audio, vision), catalog.listGroups(), "listed by name");
+        assertEquals(List.of("ml"), catalog.listUsers().stream().map(UserRecord::name).toList());
+    }
+
+    /** On PostgreSQL the user and group tables are checked by concurrent transactions: still one winner per name. */
+    @Test
+    void racingUserAndGroupCreatesOfOneNameHaveOneWinner() throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(4);
+        try {
+            for (int round = 0; round < 5; round++) {
+                String name = "name" + round;
+                CountDownLatch start = new CountDownLatch(1);
+                List<Future<Boolean>> results = new ArrayList<>();
+                for (int i = 0; i < 4; i++) {
+                    boolean user = i % 2 == 0;
+                    results.add(pool.submit(() -> {
+                        start.await();
+                        try {
+                            if (user) {
+                                catalog.createUser(name, false);
+                            } else {
+                                catalog.createGroup(name);
+                            }
+                            return true;
+                        } catch (ConflictException e) {
+                            return false;
+                        }
+                    }));
+                }
+                start.countDown();
+                int wins = 0;
+                for (Future<Boolean> f : results) {
+                    wins += f.get(60, TimeUnit.SECONDS) ? 1 : 0;
+                }
+                assertEquals(1, wins, "round " + round);
+                long users = catalog.listUsers().stream().filter(u -> u.name().equals(name)).count();
+                long groups = catalog.listGroups().stream().filter(g -> g.name().equals(name)).count();
+                assertEquals(1, users + groups, "round " + round);
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void groupMembershipIsIdempotentAndEveryGroupIsListed() {
+        catalog.createUser("alice", false);
+        catalog.createUser("bob", false);
+        catalog.createGroup("vision");
+        catalog.createGroup("empty");
+        assertEquals(Map.of("vision", Set.of(), "empty", Set.of()), catalog.groupMembers());
+        catalog.addGroupMember("vision", "alice");
+        catalog.addGroupMember("vision", "alice");
+        catalog.addGroupMember("vision", "bob");
+        assertEquals(Map.of("vision", Set.of("alice", "bob"), "empty", Set.of()), catalog.groupMembers());
+        catalog.removeGroupMember("vision", "alice");
+        catalog.removeGroupMember("vision", "alice");
+        catalog.removeGroupMember("vision", "nobody");
+        catalog.removeGroupMember("empty", "bob");
+        assertEquals(Map.of("vision", Set.of("bob"), "empty", Set.of()), catalog.groupMembers());
+        assertThrows(NotFoundException.class, () -> catalog.addGroupMember("ghosts", "bob"));
+        assertThrows(NotFoundException.class, () -> catalog.addGroupMember("vision", "nobody"));
+        assertThrows(NotFoundException.class, () -> catalog.addGroupMember("vision", "empty"), "a group is not a user");
+        assertThrows(NotFoundException.class, () -> catalog.removeGroupMember("ghosts", "bob"));
+    }
+
+    // ---- API tokens
+
+    @Test
+    void tokensAreCreatedListedAndRevokedOnce() {
+        catalog.createUser("alice", false);
+        catalog.createUser("bob", false);
+        byte[] secret = new byte[32];
+        random.nextBytes(secret);
+        secret[0] = 0;
+        secret[1] = (byte) 0x80;
+        secret[31] = (byte) 0xff;
+        TokenRecord laptop = new TokenRecord("tok_laptop", "alice", "laptop", TokenScope.WRITE, List.of("lab/a", "lab/b"),
+                secret, T0, T0.plusSeconds(86_400), null);
+        TokenRecord ci = new TokenRecord("tok_ci", "bob", "", TokenScope.ADMIN, List.of(),
+                hash("ci").toBytes(), T0.plusSeconds(1), null, null);
+        catalog.createToken(laptop);
+        catalog.createToken(ci);
+        List<TokenRecord> listed = catalog.listTokens();
+        assertEquals(2, listed.size());
+        assertToken(laptop, tokenById(listed, "tok_laptop"));
+        assertToken(ci, tokenById(listed, "tok_ci"));
+
+        TokenRecord again = new TokenRecord("tok_ci", "alice", "other", TokenScope.READ, List.of(), hash("x").toBytes(), T0, null, null);
+        assertThrows(ConflictException.class, () -> catalog.createToken(again));
+        assertThrows(NotFoundException.class, () -> catalog.createToken(
+                new TokenRecord("tok_ghost", "nobody", "x", TokenScope.READ, List.of(), hash("g").toBytes(), T0, null, null)));
+        assertThrows(InvalidInputException.class, () -> catalog.createToken(
+                new TokenRecord("tok_short", "alice", "x", TokenScope.READ, List.of(), new byte[31], T0, null, null)));
+
+        Instant first = T0.plusSeconds(5).plusNanos(7);
+        catalog.revokeToken("tok_laptop", first);
+        catalog.revokeToken("tok_laptop", T0.plusSeconds(9));
+        assertEquals(first, tokenById(catalog.listTokens(), "tok_laptop").revokedAt(), "the first revocation time stands");
+        assertEquals(null, tokenById(catalog.listTokens(), "tok_ci").revokedAt());
+        assertThrows(NotFoundException.class, () -> catalog.revokeToken("tok_ghost", T0));
+        assertEquals(2, catalog.listTokens().size());
+    }
+
+    private static TokenRecord tokenById(List<TokenRecord> tokens, String id) {
+        return tokens.stream().filter(t -> t.id().equals(id)).findFirst().orElseThrow();
+    }
+
+    private static void assertToken(TokenRecord expected, TokenRecord actual) {
+        assertEquals(expected.id(), actual.id());
+        assertEquals(expected.user(), actual.user());
+        assertEquals(expected.label(), actual.label());
+        assertEquals(expected.scope(), actual.scope());
+        assertEquals(expected.repos(), actual.repos());
+        assertArrayEquals(expected.secretHash(), actual.secretHash(), "secret hash bit-exact");
+        assertEquals(expected.createdAt(), actual.createdAt());
+        assertEquals(expected.expiresAt(), actual.expiresAt());
+        assertEquals(expected.revokedAt(), actual.revokedAt());
+    }
+
+    // ---- repository access
+
+    @Test
+    void visibilityIsPrivateUntilChanged() {
+        RepoRecord created = catalog.createRepo("lab/run", "");
+        long other = repo("lab/other");
+        assertEquals(Visibility.PRIVATE, created.visibility());
+        assertEquals(Visibility.PRIVATE, catalog.findRepo("lab/run").orElseThrow().visibility());
+        catalog.setVisibility(created.id(), Visibility.PUBLIC);
+        assertEquals(Visibility.PUBLIC, catalog.findRepo("lab/run").orElseThrow().visibility());
+        catalog.setVisibility(created.id(), Visibility.INTERNAL);
+        assertEquals(List.of(Visibility.PRIVATE, Visibility.INTERNAL),
+                catalog.listRepos().stream().map(RepoRecord::visibility).toList(), "lab/other, lab/run");
+        assertThrows(NotFoundException.class, () -> catalog.setVisibility(other + 1000, Visibility.PUBLIC));
+    }
+
+    @Test
+    void rolesAreSetReplacedAndRemoved() {
+        long id = repo("lab/run");
+        long other = repo("lab/other");
+        catalog.createUser("alice", false);
+        catalog.createGroup("vision");
+        catalog.setRole(id, SubjectKind.USER, "alice", RepoRole.READER);
+        catalog.setRole(id, SubjectKind.GROUP, "vision", RepoRole.WRITER);
+        catalog.setRole(id, SubjectKind.USER, "alice", RepoRole.ADMIN);
+        catalog.setRole(other, SubjectKind.USER, "alice", RepoRole.READER);
+        List<RoleBinding> roles = catalog.listRoles();
+        assertEquals(3, roles.size());
+        assertEquals(Set.of(new RoleBinding(id, SubjectKind.USER, "alice", RepoRole.ADMIN),
+                new RoleBinding(id, SubjectKind.GROUP, "vision", RepoRole.WRITER),
+                new RoleBinding(other, SubjectKind.USER, "alice", RepoRole.READER)), Set.copyOf(roles));
+
+        catalog.setRole(id, SubjectKind.USER, "alice", null);
+        catalog.setRole(id, SubjectKind.USER, "alice", null);
+        assertEquals(Set.of(new RoleBinding(id, SubjectKind.GROUP, "vision", RepoRole.WRITER),
+                new RoleBinding(other, SubjectKind.USER, "alice", RepoRole.READER)), Set.copyOf(catalog.listRoles()));
+
+        assertThrows(NotFoundException.class, () -> catalog.setRole(id, SubjectKind.USER, "bob", RepoRole.READER));
+        assertThrows(NotFoundException.class, () -> catalog.setRole(id, SubjectKind.GROUP, "alice", RepoRole.READER),
+                "alice is a user, not a group");
+        assertThrows(NotFoundException.class, () -> catalog.setRole(id, SubjectKind.USER, "vision", RepoRole.READER));
+        assertThrows(NotFoundException.class, () -> catalog.setRole(other + 1000, SubjectKind.USER, "alice", RepoRole.READER));
+        assertEquals(2, catalog.listRoles().size());
+    }
+
+    @Test
+    void protectionsArePutReplacedAndDeleted() {
+        long id = repo("lab/run");
+        long other = repo("lab/other");
+        catalog.putProtection(new Protection(id, "main", List.of("user:alice")));
+        catalog.putProtection(new Protection(id, "release/*", List.of()));
+        catalog.putProtection(new Protection(other, "main", List.of("group:vision")));
+        catalog.putProtection(new Protection(id, "main", List.of("group:vision", "user:bob")));
+        assertEquals(Set.of(new Protection(id, "main", List.of("group:vision", "user:bob")),
+                new Protection(id, "release/*", List.of()),
+                new Protection(other, "main", List.of("group:vision"))), Set.copyOf(catalog.listProtections()));
+
+        catalog.deleteProtection(id, "release/*");
+        assertThrows(NotFoundException.class, () -> catalog.deleteProtection(id, "release/*"));
+        assertThrows(NotFoundException.class, () -> catalog.deleteProtection(id, "exp/**"));
+        assertThrows(NotFoundException.class, () -> catalog.putProtection(new Protection(other + 1000, "main", List.of())));
+        assertEquals(Set.of(new Protection(id, "main", List.of("group:vision", "user:bob")),
+                new Protection(other, "main", List.of("group:vision"))), Set.copyOf(catalog.listProtections()));
+    }
+
+    @Test
+    void grantsAreCreatedListedAndRevokedOnce() {
+        long id = repo("lab/run");
+        long other = repo("lab/other");
+        String head = publish(id, "main");
+        catalog.createUser("alice", true);
+        catalog.createUser("bob", false);
+        catalog.createGroup("partners");
+        GrantRecord toBob = new GrantRecord("g_bob", id, "v1", head, SubjectKind.USER, "bob", "alice",
+                T0, T0.plusSeconds(3600), null);
+        GrantRecord toPartners = new GrantRecord("g_partners", id, null, head, SubjectKind.GROUP, "partners", "alice",
+                T0.plusSeconds(1), null, null);
+        catalog.createGrant(toBob);
+        catalog.createGrant(toPartners);
+        assertEquals(Set.of(toBob, toPartners), Set.copyOf(catalog.listGrants()));
+
+        assertThrows(ConflictException.class, () -> catalog.createGrant(toPartners));
+        assertThrows(NotFoundException.class, () -> catalog.createGrant(
+                new GrantRecord("g_x", id, null, newCommitId(), SubjectKind.USER, "bob", "alice", T0, null, null)), "unknown commit");
+        assertThrows(NotFoundException.class, () -> catalog.createGrant(
+                new GrantRecord("g_x", other, null, head, SubjectKind.USER, "bob", "alice", T0, null, null)), "commit of another repository");
+        assertThrows(NotFoundException.class, () -> catalog.createGrant(
+                new GrantRecord("g_x", id, null, head, SubjectKind.USER, "carol", "alice", T0, null, null)), "unknown subject");
+        assertThrows(NotFoundException.class, () -> catalog.createGrant(
+                new GrantRecord("g_x", id, null, head, SubjectKind.GROUP, "bob", "alice", T0, null, null)), "bob is no group");
+
+        Instant first = T0.plusSeconds(10);
+        catalog.revokeGrant(id, "g_bob", first);
+        catalog.revokeGrant(id, "g_bob", T0.plusSeconds(20));
+        GrantRecord revoked = new GrantRecord("g_bob", id, "v1", head, SubjectKind.USER, "bob", "alice",
+                T0, T0.plusSeconds(3600), first);
+        assertEquals(Set.of(revoked, toPartners), Set.copyOf(catalog.listGrants()), "the first revocation time stands");
+        assertThrows(NotFoundException.class, () -> catalog.revokeGrant(other, "g_partners", first), "grant of another repository");
+        assertThrows(NotFoundException.class, () -> catalog.revokeGrant(id, "g_ghost", first));
+        assertEquals(null, catalog.listGrants().stream().filter(g -> g.id().equals("g_partners")).findFirst().orElseThrow().revokedAt());
+    }
+
+    // ---- dedup scope
+
+    @Test
+    void repoChunksAreAddedIdempotentlyAndFoundAmongManyIds() {
+        long id = repo("lab/run");
+        long other = repo("lab/other");
+        int n = 20_000;
+        List<ContentHash> held = new ArrayList<>(n);
+        List<ContentHash> absent = new ArrayList<>(n / 2);
+        for (int i = 0; i < n; i++) {
+            held.add(hash("chunk " + i));
+        }
+        for (int i = 0; i < n / 2; i++) {
+            absent.add(hash("absent " + i));
+        }
+        catalog.addRepoChunks(id, held);
+        catalog.addRepoChunks(id, held.subList(0, 1000));
+        catalog.addRepoChunks(id, List.of(held.get(5), held.get(5)));
+        catalog.addRepoChunks(id, List.of());
+        catalog.addRepoChunks(other, held.subList(0, 10));
+
+        List<ContentHash> probe = new ArrayList<>(held.subList(n / 2, n));
+        probe.addAll(absent);
+        java.util.Collections.shuffle(probe, random);
+        assertEquals(Set.copyOf(held.subList(n / 2, n)), catalog.repoChunksAmong(id, probe));
+        assertEquals(Set.copyOf(held), catalog.repoChunksAmong(id, held), "every one of 20,000 recorded");
+        assertEquals(Set.copyOf(held.subList(0, 10)), catalog.repoChunksAmong(other, held.subList(0, 1000)), "scoped to the repository");
+        assertEquals(Set.of(), catalog.repoChunksAmong(id, absent));
+        assertEquals(Set.of(), catalog.repoChunksAmong(id, List.of()));
+        assertThrows(NotFoundException.class, () -> catalog.addRepoChunks(other + 1000, held.subList(0, 1)));
+    }
+
+    @Test
+    void repoReferencesManifestLooksAtEveryCommitOfTheRepository() {
+        long id = repo("lab/run");
+        long other = repo("lab/other");
+        String head = publish(id, "main");
+        FileEntry file = catalog.listFiles(id, head).getFirst();
+        assertTrue(catalog.repoReferencesManifest(id, file.manifestId()));
+        assertFalse(catalog.repoReferencesManifest(id, file.sha256()), "a content hash is not a manifest id");
+        assertFalse(catalog.repoReferencesManifest(other, file.manifestId()), "scoped to the repository");
+        assertFalse(catalog.repoReferencesManifest(id, hash("no such manifest")));
+        publish(id, "main");
+        catalog.markExpired(id, List.of(head));
+        NewCommit fresh = commit(id, List.of(), files("other", 1));
+        catalog.publishCommit(fresh, "side", null);
+        catalog.markExpired(id, List.of(fresh.commit().id()));
+        assertTrue(catalog.repoReferencesManifest(id, fresh.files().getFirst().manifestId()), "expired commits count");
+    }
+
+    // ---- audit log
+
+    private static AuditRecord audit(long seq, Instant at, String principal, String action, String resource) {
+        byte[] prev = seq == 1 ? new byte[32] : ContentHash.sha256Of(("record " + (seq - 1)).getBytes(StandardCharsets.UTF_8)).toBytes();
+        byte[] hash = ContentHash.sha256Of(("record " + seq).getBytes(StandardCharsets.UTF_8)).toBytes();
+        return new AuditRecord(seq, at, principal, seq % 2 == 0 ? "tok_" + seq : null, seq % 3 == 0 ? null : "10.0.0." + (seq % 250),
+                action, resource, seq % 5 == 0 ? "deny" : "allow", seq % 5 == 0 ? 403 : 200, seq % 2 == 0 ? null : "detail " + seq,
+                prev, hash);
+    }
+
+    private static AuditRecord audit(long seq) {
+        return audit(seq, T0.plusMillis(seq), "alice", "repo.read", "lab/run");
+    }
+
+    private static void assertAudit(AuditRecord expected, AuditRecord actual) {
+        assertEquals(List.of(expected.seq(), expected.at(), String.valueOf(expected.principal()), String.valueOf(expected.tokenId()),
+                        String.valueOf(expected.client()), expected.action(), String.valueOf(expected.resource()),
+                        expected.decision(), expected.status(), String.valueOf(expected.detail())),
+                List.of(actual.seq(), actual.at(), String.valueOf(actual.principal()), String.valueOf(actual.tokenId()),
+                        String.valueOf(actual.client()), actual.action(), String.valueOf(actual.resource()),
+                        actual.decision(), actual.status(), String.valueOf(actual.detail())));
+        assertArrayEquals(expected.prevHash(), actual.prevHash());
+        assertArrayEquals(expected.hash(), actual.hash());
+    }
+
+    private List<Long> scannedSeqs(long from) {
+        List<Long> seqs = new ArrayList<>();
+        catalog.scanAudit(from, r -> seqs.add(r.seq()));
+        return seqs;
+    }
+
+    @Test
+    void auditRecordsAppendOnlyContiguously() {
+        assertEquals(Optional.empty(), catalog.lastAudit());
+        assertThrows(ConflictException.class, () -> catalog.appendAudit(List.of(audit(2))), "an empty log starts at 1");
+        assertThrows(ConflictException.class, () -> catalog.appendAudit(List.of(audit(0))));
+        catalog.appendAudit(List.of());
+        catalog.appendAudit(List.of(audit(1), audit(2), audit(3)));
+        AuditRecord nullable = new AuditRecord(4, T0.plusSeconds(4), "anonymous", null, null, "auth.fail", null, "deny", 401, null,
+                audit(4).prevHash(), audit(4).hash());
+        catalog.appendAudit(List.of(nullable));
+        assertAudit(nullable, catalog.lastAudit().orElseThrow());
+
+        assertThrows(ConflictException.class, () -> catalog.appendAudit(List.of(audit(6))), "gap after the log");
+        assertThrows(ConflictException.class, () -> catalog.appendAudit(List.of(audit(4), audit(5))), "overlap");
+        assertThrows(ConflictException.class, () -> catalog.appendAudit(List.of(audit(5), audit(7))), "gap inside the batch");
+        assertThrows(ConflictException.class, () -> catalog.appendAudit(List.of(audit(5), audit(6), audit(6))));
+        assertThrows(InvalidInputException.class, () -> catalog.appendAudit(List.of(audit(5),
+                new AuditRecord(6, T0, "alice", null, null, "x", null, "allow", 200, null, new byte[32], new byte[31]))));
+        assertEquals(List.of(1L, 2L, 3L, 4L), scannedSeqs(1), "nothing of a rejected batch was written");
+        assertEquals(4, catalog.lastAudit().orElseThrow().seq());
+
+        catalog.appendAudit(List.of(audit(5), audit(6)));
+        List<AuditRecord> all = new ArrayList<>();
+        catalog.scanAudit(1, all::add);
+        assertEquals(6, all.size());
+        for (int i = 0; i < 3; i++) {
+            assertAudit(audit(i + 1), all.get(i));
+        }
+        assertAudit(nullable, all.get(3));
+        assertAudit(audit(6), catalog.lastAudit().orElseThrow());
+    }
+
+    @Test
+    void auditQueriesFilterByRepositoryPrincipalActionAndTime() {
+        List<AuditRecord> log = List.of(
+                audit(1, T0, "alice", "repo.create", "lab/chim"),
+                audit(2, T0.plusSeconds(1), "alice", "grant.create", "lab/chim@v1"),
+                audit(3, T0.plusSeconds(2), "bob", "grant.revoke", "lab/chimera@v1"),
+                audit(4, T0.plusSeconds(3), "bob", "file.read", "lab/chim:weights.bin"),
+                audit(5, T0.plusSeconds(4), "alice", "grantx", "lab/chimera"),
+                audit(6, T0.plusSeconds(5), "carol", "auth.login", null),
+                audit(7, T0.plusSeconds(6), "alice", "grant.create", "lab/chim@v2:weights.bin"),
+                audit(8, T0.plusSeconds(7), "bob", "repo.read", "lab/a_b@v1"),
+                audit(9, T0.plusSeconds(8), "bob", "repo.read", "lab/aXb@v1"),
+                audit(10, T0.plusSeconds(9), "bob", "repo.read", "lab/chim/x"),
+                audit(11, T0.plusSeconds(10), "Alice", "grant", "lab/chim"));
+        catalog.appendAudit(log);
+
+        assertEquals(List.of(1L, 2L, 4L, 7L, 11L), seqs(new AuditQuery("lab/chim", null, null, null, null, 0, 100)),
+                "the repository and what lies in it, not lab/chimera or lab/chim/x");
+        assertEquals(List.of(3L, 5L), seqs(new AuditQuery("lab/chimera", null, null, null, null, 0, 100)));
+        assertEquals(List.of(8L), seqs(new AuditQuery("lab/a_b", null, null, null, null, 0, 100)), "'_' is no wildcard");
+        assertEquals(List.of(), seqs(new AuditQuery("lab/ch", null, null, null, null, 0, 100)));
+        assertEquals(List.of(1L, 2L, 5L, 7L), seqs(new AuditQuery(null, "alice", null, null, null, 0, 100)), "principal is exact");
+        assertEquals(List.of(2L, 7L), seqs(new AuditQuery(null, null, "grant.create", null, null, 0, 100)));
+        assertEquals(List.of(2L, 3L, 7L), seqs(new AuditQuery(null, null, "grant.", null, null, 0, 100)),
+                "a trailing '.' is a prefix, and grantx is not under it");
+        assertEquals(List.of(11L), seqs(new AuditQuery(null, null, "grant", null, null, 0, 100)), "no '.', no prefix");
+        assertEquals(List.of(3L, 4L), seqs(new AuditQuery(null, null, null, T0.plusSeconds(2), T0.plusSeconds(4), 0, 100)),
+                "since inclusive, until exclusive");
+        assertEquals(List.of(10L, 11L), seqs(new AuditQuery(null, null, null, T0.plusSeconds(9), null, 0, 100)));
+        assertEquals(List.of(1L), seqs(new AuditQuery(null, null, null, null, T0.plusNanos(1), 0, 100)));
+        assertEquals(List.of(2L, 7L), seqs(new AuditQuery("lab/chim", "alice", "grant.", T0.plusSeconds(1), T0.plusSeconds(7), 0, 100)));
+        assertEquals(List.of(7L, 11L), seqs(new AuditQuery("lab/chim", null, null, null, null, 4, 100)), "after seq");
+        assertEquals(List.of(1L, 2L), seqs(new AuditQuery(null, null, null, null, null, 0, 2)), "limit, ascending");
+        assertAudit(log.get(5), catalog.queryAudit(new AuditQuery(null, "carol", null, null, null, 0, 10)).getFirst());
+
+        List<Long> paged = new ArrayList<>();
+        long after = 0;
+        for (List<AuditRecord> page; !(page = catalog.queryAudit(new AuditQuery(null, "bob", null, null, null, after, 2))).isEmpty(); ) {
+            assertTrue(page.size() <= 2);
+            page.forEach(r -> paged.add(r.seq()));
+            after = page.getLast().seq();
+        }
+        assertEquals(List.of(3L, 4L, 8L, 9L, 10L), paged);
+        assertThrows(InvalidInputException.class, () -> catalog.queryAudit(new AuditQuery(null, null, null, null, null, 0, 0)));
+    }
+
+    private List<Long> seqs(AuditQuery query) {
+        return catalog.queryAudit(query).stream().map(AuditRecord::seq).toList();
+    }
+
+    @Test
+    void auditScansStreamInSeqOrderAcrossPages() {
+        int n = 2_000;
+        List<AuditRecord> log = new ArrayList<>(n);
+        for (int i = 1; i <= n; i++) {
+            log.add(audit(i));
+        }
+        catalog.appendAudit(log.subList(0, 1500));
+        catalog.appendAudit(log.subList(1500, n));
+        List<Long> expected = log.stream().map(AuditRecord::seq).toList();
+        assertEquals(expected, scannedSeqs(1));
+        assertEquals(expected, scannedSeqs(-5));
+        assertEquals(expected.subList(1000, n), scannedSeqs(1001));
+        assertEquals(List.of((long) n), scannedSeqs(n));
+        assertEquals(List.of(), scannedSeqs(n + 1));
+        assertEquals(n, catalog.lastAudit().orElseThrow().seq());
+    }
 }

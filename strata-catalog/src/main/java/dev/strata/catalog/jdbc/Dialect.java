@@ -9,22 +9,36 @@ import org.sqlite.SQLiteException;
 
 /**
  * The little that differs between the two engines once the SQL itself is portable: where the
- * DDL lives and how each driver reports a unique violation or a retryable failure. Everything
- * else (queries, upserts, {@code RETURNING}) is one text for both.
+ * DDL lives, how each driver reports a unique violation or a retryable failure, and the one lock
+ * PostgreSQL needs where SQLite's single writer already serialises. Everything else (queries,
+ * upserts, {@code RETURNING}) is one text for both.
  */
 enum Dialect {
-    SQLITE("classpath:db/migration/sqlite"),
-    POSTGRESQL("classpath:db/migration/postgresql");
+    SQLITE("classpath:db/migration/sqlite", null),
+    POSTGRESQL("classpath:db/migration/postgresql", "LOCK TABLE users, user_groups IN SHARE ROW EXCLUSIVE MODE");
 
     private final String migrations;
+    private final String subjectNamespaceLock;
 
-    Dialect(String migrations) {
+    Dialect(String migrations, String subjectNamespaceLock) {
         this.migrations = migrations;
+        this.subjectNamespaceLock = subjectNamespaceLock;
     }
 
     /** The Flyway location of this engine's schema (types and key generation differ, see docs/catalog.md). */
     String migrations() {
         return migrations;
+    }
+
+    /**
+     * The statement that makes creating users and groups mutually exclusive until the transaction
+     * ends, or null where writers are serialised anyway (SQLite). Users and groups share one
+     * namespace but live in two tables: without the lock, two PostgreSQL transactions could create
+     * a user and a group of the same name, each checking the other table before the other commits.
+     * Readers are not blocked.
+     */
+    String subjectNamespaceLock() {
+        return subjectNamespaceLock;
     }
 
     /** A unique or primary key clash: the thing already exists. */

@@ -1,16 +1,29 @@
 package dev.strata.catalog.jdbc;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.catalog.AuditQuery;
+import dev.strata.catalog.AuditRecord;
 import dev.strata.catalog.Catalog;
 import dev.strata.catalog.CommitRecord;
 import dev.strata.catalog.FileEntry;
+import dev.strata.catalog.GrantRecord;
+import dev.strata.catalog.GroupRecord;
 import dev.strata.catalog.LineageLink;
 import dev.strata.catalog.LineageRelation;
 import dev.strata.catalog.NewCommit;
+import dev.strata.catalog.Protection;
 import dev.strata.catalog.Ref;
 import dev.strata.catalog.RefKind;
 import dev.strata.catalog.RepoRecord;
+import dev.strata.catalog.RepoRole;
+import dev.strata.catalog.RoleBinding;
+import dev.strata.catalog.SubjectKind;
+import dev.strata.catalog.TokenRecord;
+import dev.strata.catalog.TokenScope;
+import dev.strata.catalog.UserRecord;
+import dev.strata.catalog.Visibility;
 import dev.strata.core.ConflictException;
 import dev.strata.core.ContentHash;
 import dev.strata.core.InvalidInputException;
@@ -25,6 +38,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.sql.Types;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -32,11 +46,14 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
@@ -46,7 +63,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@link Catalog} over JDBC, with one SQL text for SQLite (the embedded default) and
  * PostgreSQL (scale-out). Only the DDL differs per engine (Flyway locations
- * {@code db/migration/sqlite} and {@code db/migration/postgresql}); see docs/catalog.md.
+ * {@code db/migration/sqlite} and {@code db/migration/postgresql}), plus one PostgreSQL lock
+ * ({@link Dialect#subjectNamespaceLock}); see docs/catalog.md.
  *
  * <p>Transactions: every write is one transaction. {@link #publishCommit} inserts the commit row,
  * moves the branch with a conditional {@code UPDATE ... WHERE commit_id = expected} (whose update
@@ -54,6 +72,11 @@ import org.slf4j.LoggerFactory;
  * failure rolls all of it back. Moving the ref early makes a losing racer fail before it writes
  * thousands of file rows. Transient engine failures (SQLite busy, PostgreSQL deadlock) retry the
  * whole transaction a few times.
+ *
+ * <p>The access-control half ({@link dev.strata.catalog.AccessCatalog}: users, groups, tokens,
+ * roles, protections, grants, the per-repository chunk set and the audit log) follows the same
+ * rules: one transaction per write, existence checks inside it ({@link NotFoundException}),
+ * idempotent inserts as {@code ON CONFLICT DO NOTHING}.
  *
  * <p>Errors: unique clashes become {@link ConflictException}, other constraint violations
  * {@link InvalidInputException}, everything else {@link StorageException}; expected conflicts get
@@ -67,6 +90,13 @@ public final class JdbcCatalog implements Catalog {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_ATTEMPTS = 6;
     private static final int POSTGRES_POOL_SIZE = 10;
+    /** Rows per JDBC batch, ids per {@code IN} list, audit records per page of a scan. */
+    private static final int BATCH = 1000;
+    private static final int IN_LIST = 500;
+    private static final int AUDIT_PAGE = 1000;
+    private static final String AUDIT_COLUMNS =
+            "seq, at, principal, token_id, client, action, resource, decision, status, detail, prev_hash, hash";
+    private static final TypeReference<List<String>> STRING_LIST = new TypeReference<>() {};
     private static final String COMMIT_COLUMNS =
             "c.seq, c.id, c.repo_id, c.author, c.message, c.created_at, c.step, c.metadata_json, c.expired";
 
@@ -133,7 +163,7 @@ public final class JdbcCatalog implements Catalog {
         Instant now = Instant.now();
         return write("create repository " + Names.quote(name), c -> {
             try (PreparedStatement ps = c.prepareStatement(
-                    "INSERT INTO repos (name, description, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id")) {
+                    "INSERT INTO repos (name, description, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING RETURNING id, visibility")) {
                 ps.setString(1, name);
                 ps.setString(2, desc);
                 ps.setLong(3, Timestamps.toNanos(now));
@@ -141,7 +171,7 @@ public final class JdbcCatalog implements Catalog {
                     if (!rs.next()) {
                         throw new ConflictException("repository " + Names.quote(name) + " already exists; choose another name");
                     }
-                    return new RepoRecord(rs.getLong(1), name, desc, now, dev.strata.catalog.Visibility.PRIVATE);
+                    return new RepoRecord(rs.getLong(1), name, desc, now, Visibility.valueOf(rs.getString(2)));
                 }
             }
         });
@@ -159,12 +189,13 @@ public final class JdbcCatalog implements Catalog {
     }
 
     private static List<RepoRecord> queryRepos(Connection c, String tail, Object... params) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT id, name, description, created_at FROM repos " + tail)) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, name, description, created_at, visibility FROM repos " + tail)) {
             bind(ps, params);
             List<RepoRecord> out = new ArrayList<>();
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
-                    out.add(new RepoRecord(rs.getLong(1), rs.getString(2), rs.getString(3), Timestamps.fromNanos(rs.getLong(4)), dev.strata.catalog.Visibility.PRIVATE));
+                    out.add(new RepoRecord(rs.getLong(1), rs.getString(2), rs.getString(3), Timestamps.fromNanos(rs.getLong(4)),
+                            Visibility.valueOf(rs.getString(5))));
                 }
             }
             return out;
@@ -622,6 +653,580 @@ public final class JdbcCatalog implements Catalog {
         });
     }
 
+    // ---- users and groups
+
+    @Override
+    public UserRecord createUser(String name, boolean admin) {
+        requireName(name, "user name");
+        Instant now = Instant.now();
+        return write("create user " + Names.quote(name), c -> {
+            requireFreeSubjectName(c, name);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO users (name, admin, disabled, created_at) VALUES (?, ?, ?, ?) RETURNING id")) {
+                bind(ps, name, admin, false, Timestamps.toNanos(now));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new UserRecord(rs.getLong(1), name, admin, false, now);
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<UserRecord> findUser(String name) {
+        Objects.requireNonNull(name, "name");
+        return read("find user", c -> first(queryUsers(c, "WHERE name = ?", name)));
+    }
+
+    @Override
+    public List<UserRecord> listUsers() {
+        return read("list users", c -> queryUsers(c, "ORDER BY name"));
+    }
+
+    private static List<UserRecord> queryUsers(Connection c, String tail, Object... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT id, name, admin, disabled, created_at FROM users " + tail)) {
+            bind(ps, params);
+            List<UserRecord> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new UserRecord(rs.getLong(1), rs.getString(2), rs.getBoolean(3), rs.getBoolean(4),
+                            Timestamps.fromNanos(rs.getLong(5))));
+                }
+            }
+            return out;
+        }
+    }
+
+    @Override
+    public void setUserDisabled(String name, boolean disabled) {
+        Objects.requireNonNull(name, "name");
+        write((disabled ? "disable" : "enable") + " user " + Names.quote(name), c -> {
+            if (update(c, "UPDATE users SET disabled = ? WHERE name = ?", disabled, name) == 0) {
+                throw new NotFoundException("user " + Names.quote(name) + " does not exist");
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public GroupRecord createGroup(String name) {
+        requireName(name, "group name");
+        Instant now = Instant.now();
+        return write("create group " + Names.quote(name), c -> {
+            requireFreeSubjectName(c, name);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO user_groups (name, created_at) VALUES (?, ?) RETURNING id")) {
+                bind(ps, name, Timestamps.toNanos(now));
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return new GroupRecord(rs.getLong(1), name, now);
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<GroupRecord> listGroups() {
+        return read("list groups", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, name, created_at FROM user_groups ORDER BY name")) {
+                List<GroupRecord> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new GroupRecord(rs.getLong(1), rs.getString(2), Timestamps.fromNanos(rs.getLong(3))));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public void addGroupMember(String group, String user) {
+        Objects.requireNonNull(group, "group");
+        Objects.requireNonNull(user, "user");
+        write("add " + Names.quote(user) + " to group " + Names.quote(group), c -> {
+            long groupId = groupId(c, group);
+            long userId = userId(c, user);
+            return update(c, "INSERT INTO group_members (group_id, user_id) VALUES (?, ?) ON CONFLICT DO NOTHING", groupId, userId);
+        });
+    }
+
+    @Override
+    public void removeGroupMember(String group, String user) {
+        Objects.requireNonNull(group, "group");
+        Objects.requireNonNull(user, "user");
+        write("remove " + Names.quote(user) + " from group " + Names.quote(group), c -> update(c,
+                "DELETE FROM group_members WHERE group_id = ? AND user_id IN (SELECT id FROM users WHERE name = ?)",
+                groupId(c, group), user));
+    }
+
+    @Override
+    public Map<String, Set<String>> groupMembers() {
+        return read("list group members", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT g.name, u.name FROM user_groups g"
+                    + " LEFT JOIN group_members m ON m.group_id = g.id LEFT JOIN users u ON u.id = m.user_id"
+                    + " ORDER BY g.name, u.name")) {
+                Map<String, Set<String>> out = new LinkedHashMap<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        Set<String> members = out.computeIfAbsent(rs.getString(1), k -> new LinkedHashSet<>());
+                        String member = rs.getString(2);
+                        if (member != null) {
+                            members.add(member);
+                        }
+                    }
+                }
+                out.replaceAll((group, members) -> Collections.unmodifiableSet(members));
+                return Collections.unmodifiableMap(out);
+            }
+        });
+    }
+
+    /** Users and groups share one namespace (two tables): the check and the insert after it must not interleave. */
+    private void requireFreeSubjectName(Connection c, String name) throws SQLException {
+        String lock = db.dialect().subjectNamespaceLock();
+        if (lock != null) {
+            try (Statement s = c.createStatement()) {
+                s.execute(lock);
+            }
+        }
+        try (PreparedStatement ps = c.prepareStatement(
+                "SELECT 'user' FROM users WHERE name = ? UNION ALL SELECT 'group' FROM user_groups WHERE name = ?")) {
+            bind(ps, name, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    throw new ConflictException("a " + rs.getString(1) + " named " + Names.quote(name)
+                            + " already exists (users and groups share one namespace); choose another name");
+                }
+            }
+        }
+    }
+
+    private static long userId(Connection c, String name) throws SQLException {
+        return idByName(c, "SELECT id FROM users WHERE name = ?", name, "user");
+    }
+
+    private static long groupId(Connection c, String name) throws SQLException {
+        return idByName(c, "SELECT id FROM user_groups WHERE name = ?", name, "group");
+    }
+
+    private static long idByName(Connection c, String sql, String name, String what) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, name);
+            try (ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new NotFoundException(what + " " + Names.quote(name) + " does not exist");
+                }
+                return rs.getLong(1);
+            }
+        }
+    }
+
+    private static void requireSubject(Connection c, SubjectKind kind, String name) throws SQLException {
+        if (kind == SubjectKind.USER) {
+            userId(c, name);
+        } else {
+            groupId(c, name);
+        }
+    }
+
+    // ---- API tokens
+
+    @Override
+    public void createToken(TokenRecord token) {
+        Objects.requireNonNull(token, "token");
+        requireName(token.id(), "token id");
+        String what = "create token " + Names.quote(token.id());
+        requireFields(what, token.user(), token.label(), token.scope(), token.createdAt());
+        requireHash(token.secretHash(), "secret hash of token " + Names.quote(token.id()));
+        String repos = toJson(token.repos());
+        write(what, c -> {
+            long userId = userId(c, token.user());
+            int inserted = update(c, "INSERT INTO tokens (id, user_id, label, scope, repos, secret_hash, created_at, expires_at, revoked_at)"
+                            + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    token.id(), userId, token.label(), token.scope().name(), repos, token.secretHash(),
+                    Timestamps.toNanos(token.createdAt()), nanosOrNull(token.expiresAt()), nanosOrNull(token.revokedAt()));
+            if (inserted == 0) {
+                throw new ConflictException("token id " + Names.quote(token.id()) + " already exists; generate another");
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<TokenRecord> listTokens() {
+        return read("list tokens", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT t.id, u.name, t.label, t.scope, t.repos, t.secret_hash,"
+                    + " t.created_at, t.expires_at, t.revoked_at FROM tokens t JOIN users u ON u.id = t.user_id"
+                    + " ORDER BY t.created_at, t.id")) {
+                List<TokenRecord> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new TokenRecord(rs.getString(1), rs.getString(2), rs.getString(3), TokenScope.valueOf(rs.getString(4)),
+                                fromJson(rs.getString(5)), rs.getBytes(6), Timestamps.fromNanos(rs.getLong(7)),
+                                instantOrNull(rs, 8), instantOrNull(rs, 9)));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public void revokeToken(String id, Instant at) {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(at, "at");
+        write("revoke token " + Names.quote(id), c -> {
+            // The first revocation time stands: revoking again changes nothing.
+            if (update(c, "UPDATE tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL", Timestamps.toNanos(at), id) == 0
+                    && !exists(c, "SELECT 1 FROM tokens WHERE id = ?", id)) {
+                throw new NotFoundException("token " + Names.quote(id) + " does not exist");
+            }
+            return null;
+        });
+    }
+
+    // ---- repository access
+
+    @Override
+    public void setVisibility(long repoId, Visibility visibility) {
+        Objects.requireNonNull(visibility, "visibility");
+        write("set visibility of repository id " + repoId, c -> {
+            if (update(c, "UPDATE repos SET visibility = ? WHERE id = ?", visibility.name(), repoId) == 0) {
+                throw new NotFoundException("repository id " + repoId + " does not exist");
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void setRole(long repoId, SubjectKind kind, String subject, RepoRole role) {
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(subject, "subject");
+        String who = kind.wire() + " " + Names.quote(subject);
+        String what = role == null ? "remove the role of " + who : "make " + who + " " + role.wire();
+        write(what + " on repository id " + repoId, c -> {
+            requireRepo(c, repoId);
+            if (role == null) {
+                return update(c, "DELETE FROM repo_roles WHERE repo_id = ? AND subject_kind = ? AND subject = ?",
+                        repoId, kind.name(), subject);
+            }
+            requireSubject(c, kind, subject);
+            return update(c, "INSERT INTO repo_roles (repo_id, subject_kind, subject, role) VALUES (?, ?, ?, ?)"
+                    + " ON CONFLICT (repo_id, subject_kind, subject) DO UPDATE SET role = excluded.role",
+                    repoId, kind.name(), subject, role.name());
+        });
+    }
+
+    @Override
+    public List<RoleBinding> listRoles() {
+        return read("list roles", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT repo_id, subject_kind, subject, role FROM repo_roles"
+                    + " ORDER BY repo_id, subject_kind, subject")) {
+                List<RoleBinding> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new RoleBinding(rs.getLong(1), SubjectKind.valueOf(rs.getString(2)), rs.getString(3),
+                                RepoRole.valueOf(rs.getString(4))));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public void putProtection(Protection protection) {
+        Objects.requireNonNull(protection, "protection");
+        requireName(protection.pattern(), "protected branch pattern");
+        String allow = toJson(protection.allow());
+        write("protect " + Names.quote(protection.pattern()) + " in repository id " + protection.repoId(), c -> {
+            requireRepo(c, protection.repoId());
+            return update(c, "INSERT INTO protections (repo_id, pattern, allow) VALUES (?, ?, ?)"
+                    + " ON CONFLICT (repo_id, pattern) DO UPDATE SET allow = excluded.allow",
+                    protection.repoId(), protection.pattern(), allow);
+        });
+    }
+
+    @Override
+    public void deleteProtection(long repoId, String pattern) {
+        Objects.requireNonNull(pattern, "pattern");
+        write("unprotect " + Names.quote(pattern) + " in repository id " + repoId, c -> {
+            if (update(c, "DELETE FROM protections WHERE repo_id = ? AND pattern = ?", repoId, pattern) == 0) {
+                throw new NotFoundException("branch pattern " + Names.quote(pattern) + " is not protected in repository id " + repoId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<Protection> listProtections() {
+        return read("list protections", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT repo_id, pattern, allow FROM protections ORDER BY repo_id, pattern")) {
+                List<Protection> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new Protection(rs.getLong(1), rs.getString(2), fromJson(rs.getString(3))));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public void createGrant(GrantRecord grant) {
+        Objects.requireNonNull(grant, "grant");
+        requireName(grant.id(), "grant id");
+        String what = "create grant " + Names.quote(grant.id());
+        requireFields(what, grant.kind(), grant.subject(), grant.grantedBy(), grant.createdAt());
+        commitId(grant.commitId(), "granted commit");
+        if (grant.ref() != null) {
+            Names.ref(grant.ref());
+        }
+        write(what, c -> {
+            requireRepo(c, grant.repoId());
+            if (!commitExists(c, grant.repoId(), grant.commitId())) {
+                throw new NotFoundException("commit " + grant.commitId() + " not found in repository id " + grant.repoId());
+            }
+            requireSubject(c, grant.kind(), grant.subject());
+            int inserted = update(c, "INSERT INTO grants (id, repo_id, ref, commit_id, subject_kind, subject, granted_by,"
+                            + " created_at, expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    grant.id(), grant.repoId(), grant.ref(), grant.commitId(), grant.kind().name(), grant.subject(),
+                    grant.grantedBy(), Timestamps.toNanos(grant.createdAt()), nanosOrNull(grant.expiresAt()),
+                    nanosOrNull(grant.revokedAt()));
+            if (inserted == 0) {
+                throw new ConflictException("grant id " + Names.quote(grant.id()) + " already exists; generate another");
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public void revokeGrant(long repoId, String id, Instant at) {
+        Objects.requireNonNull(id, "id");
+        Objects.requireNonNull(at, "at");
+        write("revoke grant " + Names.quote(id), c -> {
+            // The first revocation time stands: revoking again changes nothing.
+            if (update(c, "UPDATE grants SET revoked_at = ? WHERE repo_id = ? AND id = ? AND revoked_at IS NULL",
+                    Timestamps.toNanos(at), repoId, id) == 0
+                    && !exists(c, "SELECT 1 FROM grants WHERE repo_id = ? AND id = ?", repoId, id)) {
+                throw new NotFoundException("grant " + Names.quote(id) + " does not exist in repository id " + repoId);
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public List<GrantRecord> listGrants() {
+        return read("list grants", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT id, repo_id, ref, commit_id, subject_kind, subject, granted_by,"
+                    + " created_at, expires_at, revoked_at FROM grants ORDER BY repo_id, created_at, id")) {
+                List<GrantRecord> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        out.add(new GrantRecord(rs.getString(1), rs.getLong(2), rs.getString(3), rs.getString(4),
+                                SubjectKind.valueOf(rs.getString(5)), rs.getString(6), rs.getString(7),
+                                Timestamps.fromNanos(rs.getLong(8)), instantOrNull(rs, 9), instantOrNull(rs, 10)));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    // ---- dedup scope
+
+    @Override
+    public void addRepoChunks(long repoId, Collection<ContentHash> ids) {
+        List<ContentHash> all = List.copyOf(ids);
+        if (all.isEmpty()) {
+            return;
+        }
+        write("record " + all.size() + " chunks of repository id " + repoId, c -> {
+            requireRepo(c, repoId);
+            try (PreparedStatement ps = c.prepareStatement(
+                    "INSERT INTO repo_chunks (repo_id, chunk_id) VALUES (?, ?) ON CONFLICT DO NOTHING")) {
+                int pending = 0;
+                for (ContentHash id : all) {
+                    bind(ps, repoId, id.toBytes());
+                    ps.addBatch();
+                    if (++pending == BATCH) {
+                        ps.executeBatch();
+                        pending = 0;
+                    }
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Set<ContentHash> repoChunksAmong(long repoId, Collection<ContentHash> ids) {
+        List<ContentHash> distinct = List.copyOf(new LinkedHashSet<>(ids));
+        if (distinct.isEmpty()) {
+            return Set.of();
+        }
+        return read("look up " + distinct.size() + " chunks of repository id " + repoId, c -> {
+            Set<ContentHash> found = new HashSet<>();
+            for (int from = 0; from < distinct.size(); from += IN_LIST) {
+                List<ContentHash> part = distinct.subList(from, Math.min(distinct.size(), from + IN_LIST));
+                try (PreparedStatement ps = c.prepareStatement("SELECT chunk_id FROM repo_chunks WHERE repo_id = ? AND chunk_id IN ("
+                        + String.join(", ", Collections.nCopies(part.size(), "?")) + ")")) {
+                    ps.setLong(1, repoId);
+                    for (int i = 0; i < part.size(); i++) {
+                        ps.setBytes(i + 2, part.get(i).toBytes());
+                    }
+                    try (ResultSet rs = ps.executeQuery()) {
+                        while (rs.next()) {
+                            found.add(ContentHash.fromBytes(rs.getBytes(1)));
+                        }
+                    }
+                }
+            }
+            return Collections.unmodifiableSet(found);
+        });
+    }
+
+    @Override
+    public boolean repoReferencesManifest(long repoId, ContentHash manifestId) {
+        Objects.requireNonNull(manifestId, "manifestId");
+        return read("find manifest " + manifestId.hex() + " in repository id " + repoId, c -> exists(c,
+                "SELECT 1 FROM commit_files f JOIN commits c ON c.seq = f.commit_seq WHERE f.manifest_id = ? AND c.repo_id = ? LIMIT 1",
+                manifestId.toBytes(), repoId));
+    }
+
+    // ---- audit log
+
+    @Override
+    public void appendAudit(List<AuditRecord> records) {
+        List<AuditRecord> all = List.copyOf(records);
+        if (all.isEmpty()) {
+            return;
+        }
+        long first = all.getFirst().seq();
+        for (int i = 0; i < all.size(); i++) {
+            AuditRecord r = all.get(i);
+            String what = "audit record " + r.seq();
+            requireFields(what, r.at(), r.principal(), r.action(), r.decision());
+            requireHash(r.prevHash(), "prev hash of " + what);
+            requireHash(r.hash(), "hash of " + what);
+            if (r.seq() != first + i) {
+                throw new ConflictException("audit records to append must have consecutive seqs, but " + r.seq()
+                        + " follows " + all.get(i - 1).seq());
+            }
+        }
+        write("append " + all.size() + " audit records from seq " + first, c -> {
+            long last;
+            try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM audit_log");
+                 ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                last = rs.getLong(1);
+            }
+            if (first != last + 1) {
+                throw new ConflictException("audit record " + first + " does not continue the log, whose last seq is " + last
+                        + "; reload the log's tail and retry");
+            }
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_log (" + AUDIT_COLUMNS + ")"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                int pending = 0;
+                for (AuditRecord r : all) {
+                    bind(ps, r.seq(), Timestamps.toNanos(r.at()), r.principal(), r.tokenId(), r.client(), r.action(),
+                            r.resource(), r.decision(), r.status(), r.detail(), r.prevHash(), r.hash());
+                    ps.addBatch();
+                    if (++pending == BATCH) {
+                        ps.executeBatch();
+                        pending = 0;
+                    }
+                }
+                ps.executeBatch();
+            }
+            return null;
+        });
+    }
+
+    @Override
+    public Optional<AuditRecord> lastAudit() {
+        return read("read the last audit record", c -> first(queryAudit(c, "", " ORDER BY seq DESC LIMIT 1")));
+    }
+
+    @Override
+    public List<AuditRecord> queryAudit(AuditQuery query) {
+        Objects.requireNonNull(query, "query");
+        if (query.limit() < 1) {
+            throw new InvalidInputException("limit must be at least 1, got " + query.limit());
+        }
+        // With a repository filter, "+seq" keeps SQLite from walking the whole log in seq order
+        // (its rowid) instead of taking the three resource ranges below.
+        StringBuilder where = new StringBuilder(query.repo() != null ? "WHERE +seq > ?" : "WHERE seq > ?");
+        List<Object> params = new ArrayList<>(List.of(query.afterSeq()));
+        if (query.repo() != null) {
+            // The repository itself, or a resource inside it ("R@rev", "R:..."): the key R and the
+            // index ranges [R@, RA) and [R:, R;), instead of LIKE (no wildcards to escape in R).
+            String r = query.repo();
+            where.append(" AND (resource = ? OR (resource >= ? AND resource < ?) OR (resource >= ? AND resource < ?))");
+            params.addAll(List.of(r, r + "@", r + "A", r + ":", r + ";"));
+        }
+        if (query.principal() != null) {
+            where.append(" AND principal = ?");
+            params.add(query.principal());
+        }
+        if (query.action() != null) {
+            String a = query.action();
+            if (a.endsWith(".")) {
+                // "grant." is a prefix: every action in [grant., grant/), as '/' follows '.'.
+                where.append(" AND action >= ? AND action < ?");
+                params.addAll(List.of(a, a.substring(0, a.length() - 1) + "/"));
+            } else {
+                where.append(" AND action = ?");
+                params.add(a);
+            }
+        }
+        if (query.since() != null) {
+            where.append(" AND at >= ?");
+            params.add(Timestamps.toNanos(query.since()));
+        }
+        if (query.until() != null) {
+            where.append(" AND at < ?");
+            params.add(Timestamps.toNanos(query.until()));
+        }
+        return read("query the audit log", c -> queryAudit(c, where.toString(),
+                " ORDER BY seq LIMIT " + query.limit(), params.toArray()));
+    }
+
+    @Override
+    public void scanAudit(long fromSeq, Consumer<AuditRecord> sink) {
+        Objects.requireNonNull(sink, "sink");
+        // Page by seq, each page its own read: memory stays bounded and no connection is held
+        // while the sink works (it may well use the catalog itself).
+        for (long from = fromSeq; ; ) {
+            long at = from;
+            List<AuditRecord> page = read("scan the audit log from seq " + at,
+                    c -> queryAudit(c, "WHERE seq >= ?", " ORDER BY seq LIMIT " + AUDIT_PAGE, at));
+            page.forEach(sink);
+            if (page.size() < AUDIT_PAGE) {
+                return;
+            }
+            from = page.getLast().seq() + 1;
+        }
+    }
+
+    private static List<AuditRecord> queryAudit(Connection c, String where, String tail, Object... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement("SELECT " + AUDIT_COLUMNS + " FROM audit_log " + where + tail)) {
+            bind(ps, params);
+            List<AuditRecord> out = new ArrayList<>();
+            try (ResultSet rs = ps.executeQuery()) {
+                while (rs.next()) {
+                    out.add(new AuditRecord(rs.getLong(1), Timestamps.fromNanos(rs.getLong(2)), rs.getString(3), rs.getString(4),
+                            rs.getString(5), rs.getString(6), rs.getString(7), rs.getString(8), rs.getInt(9), rs.getString(10),
+                            rs.getBytes(11), rs.getBytes(12)));
+                }
+            }
+            return out;
+        }
+    }
+
     @Override
     public void close() {
         db.close();
@@ -718,6 +1323,63 @@ public final class JdbcCatalog implements Catalog {
                 case byte[] bytes -> ps.setBytes(at, bytes);
                 default -> throw new IllegalArgumentException("cannot bind " + params[i].getClass());
             }
+        }
+    }
+
+    private static boolean exists(Connection c, String sql, Object... params) throws SQLException {
+        try (PreparedStatement ps = c.prepareStatement(sql)) {
+            bind(ps, params);
+            try (ResultSet rs = ps.executeQuery()) {
+                return rs.next();
+            }
+        }
+    }
+
+    private static void requireName(String name, String what) {
+        if (name == null || name.isBlank()) {
+            throw new InvalidInputException(what + " is empty");
+        }
+    }
+
+    private static void requireFields(String what, Object... values) {
+        for (Object v : values) {
+            if (v == null) {
+                throw new InvalidInputException(what + ": a required field is missing");
+            }
+        }
+    }
+
+    private static void requireHash(byte[] hash, String what) {
+        if (hash == null || hash.length != ContentHash.LENGTH) {
+            throw new InvalidInputException(what + " must be " + ContentHash.LENGTH + " bytes, got "
+                    + (hash == null ? "none" : hash.length));
+        }
+    }
+
+    private static Long nanosOrNull(Instant t) {
+        return t == null ? null : Timestamps.toNanos(t);
+    }
+
+    private static Instant instantOrNull(ResultSet rs, int column) throws SQLException {
+        long nanos = rs.getLong(column);
+        return rs.wasNull() ? null : Timestamps.fromNanos(nanos);
+    }
+
+    /** Name lists (token repositories, protection allow lists) are stored as a JSON array of strings. */
+    private static String toJson(List<String> names) {
+        try {
+            return JSON.writeValueAsString(names);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot encode a list of names as JSON", e);
+        }
+    }
+
+    private List<String> fromJson(String json) {
+        try {
+            return JSON.readValue(json, STRING_LIST);
+        } catch (JsonProcessingException e) {
+            throw new StorageException("catalog " + db.describe() + " holds a name list that is not a JSON array of strings: "
+                    + e.getOriginalMessage(), e);
         }
     }
 
