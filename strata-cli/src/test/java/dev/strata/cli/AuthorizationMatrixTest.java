@@ -47,7 +47,7 @@ class AuthorizationMatrixTest {
         as.put("anon", new HttpCalls(server.url(), null));
         as.put("root", root);
         for (String u : List.of("alice", "bob", "carol", "dave", "frank")) {
-            as.put(u, new HttpCalls(server.url(), token(u, "write")));
+            as.put(u, new HttpCalls(server.url(), token(u, u.equals("alice") ? "admin" : "write")));
         }
         as.put("alice_read", new HttpCalls(server.url(), token("alice", "read")));
 
