@@ -18,7 +18,8 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, LoginCommand.class, LogoutCommand.class, WhoamiCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
                 CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
                 FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
-                UserCommand.class, GroupCommand.class, TokenCommand.class, CommandLine.HelpCommand.class})
+                UserCommand.class, GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
+                CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
