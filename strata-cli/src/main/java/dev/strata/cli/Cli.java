@@ -18,6 +18,8 @@ final class Cli {
     static final int EXIT_CONFLICT = 4;
     static final int EXIT_UNREACHABLE = 5;
     static final int EXIT_DENIED = 6;
+    /** {@code strata audit verify}: the audit trail's hash chain is broken. */
+    static final int EXIT_AUDIT_BROKEN = 7;
 
     private Cli() {}
 

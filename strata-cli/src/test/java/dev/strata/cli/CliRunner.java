@@ -6,6 +6,8 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 
 /** Runs the real CLI (picocli, HTTP client) in-process against a server URL, capturing output and exit status. */
 final class CliRunner {
@@ -39,9 +41,10 @@ final class CliRunner {
         StringWriter err = new StringWriter();
         List<String> all = new ArrayList<>(List.of(args));
         // --url is an option of every subcommand that talks to a server: insert it after the command words.
+        // At most two (command, subcommand); the second counts only as a subcommand of the first, so an
+        // argument that happens to spell a command word ("public", "admin", "show") is never skipped.
         int at = 0;
-        while (at < all.size() && !all.get(at).contains("/") && !all.get(at).startsWith("-") && !all.get(at).contains("@")
-                && at < 2 && isCommandWord(all.get(at))) {
+        while (at < all.size() && at < 2 && isCommandWord(at == 0 ? null : all.get(0), all.get(at))) {
             at++;
         }
         if (!args[0].equals("serve") && !args[0].equals("logout")) {
@@ -63,8 +66,29 @@ final class CliRunner {
         return r;
     }
 
-    private static boolean isCommandWord(String s) {
-        return List.of("repo", "branch", "retention", "create", "list", "show", "delete", "set", "clear", "push", "pull", "cat",
-                "tag", "log", "find", "diff", "stats", "gc", "compact", "lineage").contains(s);
+    /** Every command and, for commands that have them, their subcommands (Main's subcommands). */
+    static final Map<String, Set<String>> COMMANDS = Map.ofEntries(
+            Map.entry("repo", Set.of("create", "list", "show", "visibility")),
+            Map.entry("branch", Set.of("create", "list", "delete")),
+            Map.entry("retention", Set.of("set", "clear", "show")),
+            Map.entry("user", Set.of("create", "list", "disable")),
+            Map.entry("group", Set.of("create", "list", "add", "remove")),
+            Map.entry("token", Set.of("create", "list", "revoke")),
+            Map.entry("member", Set.of("list", "set", "remove")),
+            Map.entry("protect", Set.of("add", "list", "remove")),
+            Map.entry("grant", Set.of("create", "list", "revoke")),
+            Map.entry("audit", Set.of("verify")),
+            Map.entry("serve", Set.of()), Map.entry("login", Set.of()),
+            Map.entry("logout", Set.of()), Map.entry("whoami", Set.of()),
+            Map.entry("push", Set.of()), Map.entry("pull", Set.of()),
+            Map.entry("cat", Set.of()), Map.entry("tag", Set.of()),
+            Map.entry("log", Set.of()), Map.entry("show", Set.of()),
+            Map.entry("find", Set.of()), Map.entry("lineage", Set.of()),
+            Map.entry("diff", Set.of()), Map.entry("stats", Set.of()),
+            Map.entry("gc", Set.of()), Map.entry("compact", Set.of()));
+
+    /** Whether {@code word} is a command (command null) or a subcommand of {@code command}. */
+    static boolean isCommandWord(String command, String word) {
+        return command == null ? COMMANDS.containsKey(word) : COMMANDS.getOrDefault(command, Set.of()).contains(word);
     }
 }
