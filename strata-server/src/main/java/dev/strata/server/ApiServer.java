@@ -194,7 +194,12 @@ public final class ApiServer implements AutoCloseable {
             ctx.attribute(PRINCIPAL, p);
             authorize(ctx, p, need);
             ctx.attribute(AUDIT_DECISION, "allow");
-            handler.handle(ctx);
+            try {
+                handler.handle(ctx);
+            } catch (AccessDeniedException e) {
+                ctx.attribute(AUDIT_DECISION, "deny"); // a finer rule in the handler (protected branch, token limits)
+                throw e;
+            }
         });
     }
 
@@ -536,8 +541,8 @@ public final class ApiServer implements AutoCloseable {
             UploadSession s = session(ctx);
             try (InputStream in = new java.io.BufferedInputStream(new LimitedInputStream(ctx.req().getInputStream(), MAX_CHUNK_BATCH_BYTES), 1 << 20)) {
                 Uploads.BatchResult r = strata.uploads().receive(s, in);
-                ctx.json(JsonViews.MAPPER.createObjectNode().put("received", r.received()).put("stored", r.stored())
-                        .put("bytes", r.bytes()));
+                // Not how many were new to the store: that would tell what other repositories hold.
+                ctx.json(JsonViews.MAPPER.createObjectNode().put("received", r.received()).put("bytes", r.bytes()));
             }
         });
         route(HandlerType.POST, REPO + "/uploads/{upload}/manifests", "upload.manifest", Need.REPO_WRITE, ctx -> {

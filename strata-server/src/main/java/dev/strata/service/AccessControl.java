@@ -332,7 +332,7 @@ public final class AccessControl {
         if (p.scope() == TokenScope.READ || !p.tokenCovers(repo)) {
             throw new AccessDeniedException("this token may not create repositories" + (p.scope() == TokenScope.READ ? " (read scope)" : " outside its repositories"));
         }
-        if (!p.serverAdmin() && !owner.equals(p.name()) && !p.groups().contains(owner)) {
+        if (!p.actsAsServerAdmin() && !owner.equals(p.name()) && !p.groups().contains(owner)) {
             throw new AccessDeniedException("you may create repositories only under your own name ('" + p.name()
                     + "/...') or a group you belong to");
         }
@@ -342,6 +342,9 @@ public final class AccessControl {
 
     public UserRecord createUser(String name, boolean admin) {
         Names.subject(name);
+        if (name.equals(Principal.ANONYMOUS.name())) {
+            throw new InvalidInputException("'" + name + "' is reserved: it names unauthenticated requests in the audit trail");
+        }
         UserRecord u = catalog.createUser(name, admin);
         reload();
         return u;
@@ -411,6 +414,11 @@ public final class AccessControl {
         }
         if (expiresAt != null && !expiresAt.isAfter(clock.instant())) {
             throw new InvalidInputException("expiry must be in the future");
+        }
+        TokenRecord callerToken = snap.tokens().get(caller.tokenId());
+        Instant callerExpiry = callerToken == null ? null : callerToken.expiresAt();
+        if (callerExpiry != null && (expiresAt == null || expiresAt.isAfter(callerExpiry))) {
+            throw new AccessDeniedException("this token expires at " + callerExpiry + "; tokens it creates must expire no later");
         }
         return issue(owner, label == null ? "" : label, scope, tokenRepos, expiresAt);
     }
@@ -556,10 +564,5 @@ public final class AccessControl {
     public void revokeGrant(RepoRecord repo, String id) {
         catalog.revokeGrant(repo.id(), id, clock.instant());
         reload();
-    }
-
-    /** For tests and the audit: how long a lockout lasts. */
-    static Duration defaultFailureWindow() {
-        return Duration.ofMinutes(1);
     }
 }

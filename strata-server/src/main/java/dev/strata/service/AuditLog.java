@@ -64,6 +64,7 @@ public final class AuditLog implements AutoCloseable {
         lastSeq = last == null ? 0 : last.seq();
         lastHash = last == null ? GENESIS : last.hash();
         writer = Thread.ofPlatform().daemon().name("strata-audit").start(this::writeLoop);
+        checkAnchorAtStart(last);
     }
 
     /** Enqueues a record; the future completes once it is durable in the catalog. */
@@ -138,7 +139,11 @@ public final class AuditLog implements AutoCloseable {
         }
         try {
             Path tmp = headFile.resolveSibling(headFile.getFileName() + ".tmp");
-            Files.writeString(tmp, seq + " " + HexFormat.of().formatHex(hash) + "\n");
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+                    java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+                ch.write(java.nio.ByteBuffer.wrap((seq + " " + HexFormat.of().formatHex(hash) + "\n").getBytes(StandardCharsets.US_ASCII)));
+                ch.force(true);
+            }
             Files.move(tmp, headFile, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (IOException e) {
             LOG.warn("cannot update the audit head anchor {}: {}", headFile, e.toString());
@@ -198,11 +203,36 @@ public final class AuditLog implements AutoCloseable {
     /** Outcome of {@link #verify}: {@code firstBadSeq} is 0 when the log is intact. */
     public record Verification(boolean ok, long records, long lastSeq, long firstBadSeq, String problem) {}
 
-    /** Walks the whole chain: seqs contiguous from 1, each prev hash and hash as recomputed, the tail matching the anchor. */
+    /** The last seq and hash as of some batch; {@code seq == 0} when there is no anchor file. */
+    private record Anchor(long seq, byte[] hash) {}
+
+    private Anchor readAnchor() throws IOException {
+        if (headFile == null || !Files.isRegularFile(headFile)) {
+            return new Anchor(0, GENESIS);
+        }
+        String[] parts = Files.readString(headFile).trim().split(" ");
+        if (parts.length != 2) {
+            throw new IOException("expected 'SEQ HASH'");
+        }
+        return new Anchor(Long.parseLong(parts[0]), HexFormat.of().parseHex(parts[1]));
+    }
+
+    /**
+     * Walks the whole chain: seqs contiguous from 1, each prev hash and hash as recomputed, and
+     * the record the head anchor names present with the anchored hash. The anchor is read
+     * first, so records appended during the walk are no false alarm.
+     */
     public Verification verify() {
+        Anchor anchor;
+        try {
+            anchor = readAnchor();
+        } catch (IOException | RuntimeException e) {
+            return new Verification(false, 0, 0, 0, "the head anchor " + headFile + " is unreadable: " + e.getMessage());
+        }
         long[] count = {0};
         long[] expectSeq = {1};
         byte[][] prev = {GENESIS};
+        byte[][] atAnchor = {anchor.seq() == 0 ? GENESIS : null};
         String[] problem = {null};
         long[] bad = {0};
         catalog.scanAudit(1, r -> {
@@ -221,44 +251,55 @@ public final class AuditLog implements AutoCloseable {
                 problem[0] = "record " + r.seq() + " was altered: its hash does not match its contents";
                 bad[0] = r.seq();
             }
+            if (r.seq() == anchor.seq()) {
+                atAnchor[0] = r.hash();
+            }
             prev[0] = r.hash();
             expectSeq[0] = r.seq() + 1;
         });
         long last = expectSeq[0] - 1;
-        if (problem[0] == null) {
-            String anchor = anchorProblem(last, prev[0]);
-            if (anchor != null) {
-                problem[0] = anchor;
-                bad[0] = last + 1;
-            }
+        if (problem[0] == null && headFile != null && anchor.seq() == 0 && last > 0 && !Files.isRegularFile(headFile)) {
+            problem[0] = "the head anchor " + headFile + " is missing: removal of records from the end cannot be ruled out";
+        } else if (problem[0] == null && anchor.seq() > last) {
+            problem[0] = "records " + (last + 1) + ".." + anchor.seq() + " were removed from the end of the log (the head anchor names " + anchor.seq() + ")";
+            bad[0] = last + 1;
+        } else if (problem[0] == null && !MessageDigest.isEqual(atAnchor[0] == null ? new byte[0] : atAnchor[0], anchor.hash())) {
+            problem[0] = "record " + anchor.seq() + " does not match the head anchor";
+            bad[0] = anchor.seq();
         }
         return new Verification(problem[0] == null, count[0], last, bad[0], problem[0]);
     }
 
-    /** The anchor may trail the log (a crash between commit and anchor write) but never lead it. */
-    private String anchorProblem(long lastSeq, byte[] lastHash) {
-        if (headFile == null || !Files.isRegularFile(headFile)) {
-            return null;
+    /**
+     * At start: the log's tail must be what the anchor says (or newer, after a crash between a
+     * commit and the anchor's rewrite). A mismatch is logged and recorded in the trail itself
+     * before the anchor moves on, so the evidence outlives the next write.
+     */
+    private void checkAnchorAtStart(AuditRecord last) {
+        if (headFile == null) {
+            return;
         }
+        String problem;
         try {
-            String[] parts = Files.readString(headFile).trim().split(" ");
-            long seq = Long.parseLong(parts[0]);
-            byte[] hash = HexFormat.of().parseHex(parts[1]);
-            if (seq > lastSeq) {
-                return "records " + (lastSeq + 1) + ".." + seq + " were removed from the end of the log (the head anchor names " + seq + ")";
+            Anchor a = readAnchor();
+            long lastSeq = last == null ? 0 : last.seq();
+            if (a.seq() == 0 && lastSeq > 0 && !Files.isRegularFile(headFile)) {
+                problem = "head anchor missing while the log has " + lastSeq + " records";
+            } else if (a.seq() > lastSeq) {
+                problem = "the log ends at record " + lastSeq + " but the head anchor names record " + a.seq() + ": records were removed";
+            } else if (a.seq() > 0) {
+                List<AuditRecord> r = catalog.queryAudit(new AuditQuery(null, null, null, null, null, a.seq() - 1, 1));
+                problem = !r.isEmpty() && r.get(0).seq() == a.seq() && MessageDigest.isEqual(r.get(0).hash(), a.hash())
+                        ? null : "record " + a.seq() + " does not match the head anchor";
+            } else {
+                problem = null;
             }
-            if (seq == lastSeq && !MessageDigest.isEqual(hash, lastHash)) {
-                return "the last record does not match the head anchor";
-            }
-            if (seq < lastSeq) {
-                List<AuditRecord> at = catalog.queryAudit(new AuditQuery(null, null, null, null, null, seq - 1, 1));
-                if (!at.isEmpty() && at.get(0).seq() == seq && !MessageDigest.isEqual(at.get(0).hash(), hash)) {
-                    return "record " + seq + " does not match the head anchor";
-                }
-            }
-            return null;
         } catch (IOException | RuntimeException e) {
-            return "the head anchor " + headFile + " is unreadable: " + e.getMessage();
+            problem = "head anchor unreadable: " + e.getMessage();
+        }
+        if (problem != null) {
+            LOG.error("audit trail tampering suspected: {}", problem);
+            record(new Event("system", null, null, "audit.anchor_mismatch", null, "deny", 0, problem));
         }
     }
 
