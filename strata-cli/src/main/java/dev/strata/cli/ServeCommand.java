@@ -14,8 +14,10 @@ import picocli.CommandLine.Option;
         description = {"Run a Strata server in the foreground.", "",
                 "Defaults: data in ./strata-data, embedded SQLite catalog in DATA/catalog.db, listening on 127.0.0.1:8470.",
                 "Settings also come from a config file (--config, else DATA/strata.conf: keys bind, port, data, catalog,",
-                "pack_size) and environment variables (STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG,",
-                "STRATA_PACK_SIZE); flags win over the environment, which wins over the file."})
+                "pack_size, chunk_dirs, erasure, auth_failure_limit) and environment variables (STRATA_BIND, STRATA_PORT,",
+                "STRATA_DATA, STRATA_CATALOG, STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE, STRATA_AUTH_FAILURE_LIMIT);",
+                "flags win over the environment, which wins over the file.",
+                "The first start creates the administrator 'admin' and writes its token to DATA/admin.token (mode 0600)."})
 final class ServeCommand implements Callable<Integer> {
     @Option(names = "--port", description = "Listen port (default 8470; 0 picks a free one).")
     Integer port;
