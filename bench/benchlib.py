@@ -102,6 +102,9 @@ def proc_cpu(pid):
     return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
 
 
+TOKENS = {}  # server url -> its bootstrap admin token file (strata() signs in with it)
+
+
 class Server:
     """A `strata serve` on 127.0.0.1, a free port, the given data dir; samples its heap with jstat."""
 
@@ -125,6 +128,9 @@ class Server:
                 time.sleep(0.1)
         if not self.url:
             raise RuntimeError("server did not start")
+        self.token_file = os.path.join(data, "admin.token")
+        if os.path.exists(self.token_file):
+            TOKENS[self.url] = self.token_file
         self.pid = self.proc.pid  # ./strata execs java: same pid
         self.jh = java_home()
         self.peak_used_kib = 0.0
@@ -197,7 +203,8 @@ class Server:
 
 def strata(args, url, **kw):
     env = dict(os.environ, STRATA_NO_PROGRESS="1")
-    return timed([STRATA, *args, "--url", url], env=env, **kw)
+    auth = ["--token-file", TOKENS[url]] if url in TOKENS else []
+    return timed([STRATA, *args, "--url", url, *auth], env=env, **kw)
 
 
 def machine():

@@ -9,7 +9,8 @@ work = 'bench/out/exp'; rmtree(work); os.makedirs(work)
 srv = Server(os.path.abspath(work + '/data'))
 def run(opts, args, sync=True):
     env = dict(os.environ, STRATA_NO_PROGRESS='1', STRATA_JAVA_OPTS=opts)
-    return timed([STRATA, *args, '--url', srv.url] if args[0] != '--version' else [STRATA, *args], env=env, sync=sync)
+    return timed([STRATA, *args, '--url', srv.url, '--token-file', srv.token_file] if args[0] != '--version' else [STRATA, *args],
+                 env=env, sync=sync)
 try:
     run('-Xmx1g', ['repo', 'create', 'e/x'])
     run('-Xmx1g', ['push', src, 'e/x@main'])
