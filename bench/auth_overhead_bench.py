@@ -31,7 +31,8 @@ def build_prev():
         subprocess.run(["git", "-C", ROOT, "worktree", "prune"], check=True)
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", src, PREV_COMMIT], check=True, capture_output=True)
         env = dict(os.environ, JAVA_HOME=java_home())
-        subprocess.run(["mvn", "-q", "-o", "-DskipTests", "package", "-pl", "strata-cli", "-am"], cwd=src, env=env, check=True)
+        subprocess.run(["mvn", "-q", "-o", "-DskipTests", "package", "-pl", "strata-cli", "-am"], cwd=src, env=env, check=True,
+                       stdout=subprocess.DEVNULL)
     return os.path.join(src, "strata")
 
 

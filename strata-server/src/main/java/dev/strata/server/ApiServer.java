@@ -260,8 +260,9 @@ public final class ApiServer implements AutoCloseable {
         }
         AuditLog.Event e = new AuditLog.Event(p == null ? Principal.ANONYMOUS.name() : p.name(), tokenId, ctx.ip(), action,
                 resource, ctx.attribute(AUDIT_DECISION), ctx.statusCode(), ctx.attribute(AUDIT_DETAIL));
-        var done = strata.audit().record(e);
-        if (ctx.method() != HandlerType.GET && ctx.method() != HandlerType.HEAD) {
+        boolean write = ctx.method() != HandlerType.GET && ctx.method() != HandlerType.HEAD;
+        var done = strata.audit().record(e, write);
+        if (write) {
             try {
                 done.get(30, java.util.concurrent.TimeUnit.SECONDS);
             } catch (Exception ex) {

@@ -38,13 +38,16 @@ public final class AuditLog implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AuditLog.class);
     private static final int MAX_BATCH = 4096;
     private static final int MAX_QUEUE = 1 << 20;
+    /** How long records nobody waits for (reads) may gather before they are written together. */
+    static final long GATHER_NANOS = java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50);
     static final byte[] GENESIS = new byte[32];
 
     /** What happened, before it has a place in the chain. */
     public record Event(String principal, String tokenId, String client, String action, String resource,
                         String decision, int status, String detail) {}
 
-    private record Pending(Event event, Instant at, CompletableFuture<AuditRecord> done) {}
+    /** {@code urgent}: a request waits for it (a write), so its batch is written without gathering more. */
+    private record Pending(Event event, Instant at, boolean urgent, CompletableFuture<AuditRecord> done) {}
 
     private final AccessCatalog catalog;
     private final Path headFile;
@@ -67,9 +70,18 @@ public final class AuditLog implements AutoCloseable {
         checkAnchorAtStart(last);
     }
 
-    /** Enqueues a record; the future completes once it is durable in the catalog. */
+    /** Enqueues a record that a request will wait for; the future completes once it is durable in the catalog. */
     public CompletableFuture<AuditRecord> record(Event e) {
-        Pending p = new Pending(e, clock.instant(), new CompletableFuture<>());
+        return record(e, true);
+    }
+
+    /**
+     * Enqueues a record; the future completes once it is durable. Records that are not
+     * {@code urgent} gather for up to {@link #GATHER_NANOS} so that a stream of reads costs one
+     * catalog transaction (one fsync) per batch rather than per read.
+     */
+    public CompletableFuture<AuditRecord> record(Event e, boolean urgent) {
+        Pending p = new Pending(e, clock.instant(), urgent, new CompletableFuture<>());
         if (closing) {
             p.done().completeExceptionally(new IllegalStateException("audit log closed"));
             return p.done();
@@ -96,7 +108,7 @@ public final class AuditLog implements AutoCloseable {
                     continue;
                 }
                 batch.add(first);
-                queue.drainTo(batch, MAX_BATCH - 1);
+                gather(batch);
                 writeBatch(batch);
             } catch (InterruptedException e) {
                 return;
@@ -109,6 +121,36 @@ public final class AuditLog implements AutoCloseable {
                 lastHash = last == null ? GENESIS : last.hash();
             }
             batch.clear();
+        }
+    }
+
+    /** Adds queued records to {@code batch} until one is urgent, the batch is full, or the gathering time is up. */
+    private void gather(List<Pending> batch) throws InterruptedException {
+        if (batch.getFirst().urgent()) {
+            queue.drainTo(batch, MAX_BATCH - batch.size()); // whatever is queued anyway rides along
+            return;
+        }
+        long deadline = System.nanoTime() + GATHER_NANOS;
+        while (batch.size() < MAX_BATCH) {
+            int before = batch.size();
+            queue.drainTo(batch, MAX_BATCH - before);
+            for (int i = before; i < batch.size(); i++) {
+                if (batch.get(i).urgent()) {
+                    return;
+                }
+            }
+            long left = deadline - System.nanoTime();
+            if (left <= 0 || closing || batch.size() >= MAX_BATCH) {
+                return;
+            }
+            Pending next = queue.poll(left, TimeUnit.NANOSECONDS);
+            if (next == null) {
+                return;
+            }
+            batch.add(next);
+            if (next.urgent()) {
+                return;
+            }
         }
     }
 
