@@ -89,6 +89,9 @@ public final class AuditLog implements AutoCloseable {
         try {
             // A full queue means the catalog is stalled: wait rather than drop a record.
             queue.put(p);
+            if (urgent) {
+                java.util.concurrent.locks.LockSupport.unpark(writer);
+            }
         } catch (InterruptedException ex) {
             Thread.currentThread().interrupt();
             p.done().completeExceptionally(ex);
@@ -131,6 +134,7 @@ public final class AuditLog implements AutoCloseable {
             return;
         }
         long deadline = System.nanoTime() + GATHER_NANOS;
+        // Sleep rather than wake per record: only an urgent record unparks this thread early.
         while (batch.size() < MAX_BATCH) {
             int before = batch.size();
             queue.drainTo(batch, MAX_BATCH - before);
@@ -140,16 +144,12 @@ public final class AuditLog implements AutoCloseable {
                 }
             }
             long left = deadline - System.nanoTime();
-            if (left <= 0 || closing || batch.size() >= MAX_BATCH) {
+            if (left <= 0 || closing) {
                 return;
             }
-            Pending next = queue.poll(left, TimeUnit.NANOSECONDS);
-            if (next == null) {
-                return;
-            }
-            batch.add(next);
-            if (next.urgent()) {
-                return;
+            java.util.concurrent.locks.LockSupport.parkNanos(this, left);
+            if (Thread.interrupted()) {
+                throw new InterruptedException();
             }
         }
     }
