@@ -6,10 +6,10 @@ Serves 4 KiB files at a fixed 1000 reads/s (open loop, bench/LoadGen.java) from
            anonymous requests, no audit;
   current: this version, every request authenticated with a *reader* user's token (role lookup,
            not the admin shortcut), authorised, and written to the hash-chained audit log.
-Rounds alternate prev/current to spread machine noise. Reports server CPU per request and
+Short slices alternate prev/current to spread machine noise. Reports server CPU per request and
 latency percentiles; overhead = current/prev - 1. Prints JSON.
 
-usage: bench/auth_overhead_bench.py [--rate 1000] [--seconds 20] [--rounds 3] [--files 200]
+usage: bench/auth_overhead_bench.py [--rate 1000] [--slice 3] [--slices 20] [--warmup-slices 4] [--files 200]
 """
 import argparse
 import json
@@ -86,9 +86,9 @@ def audit_count(srv, token_file):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rate", type=int, default=1000)
-    ap.add_argument("--seconds", type=int, default=20)
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--slice", type=int, default=3, help="seconds per slice")
+    ap.add_argument("--slices", type=int, default=20, help="measured slices per version")
+    ap.add_argument("--warmup-slices", type=int, default=4)
     ap.add_argument("--files", type=int, default=200)
     a = ap.parse_args()
     work = os.path.join(OUT, "auth-overhead")
@@ -97,44 +97,31 @@ def main():
     java = os.path.join(java_home(), "bin", "java")
     loadgen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LoadGen.java")
     servers = {k: setup(k, launchers[k], work, a.files) for k in ("prev", "current")}
-    results = {"prev": [], "current": []}
     try:
-        for rnd in range(a.rounds):
-            for kind in ("prev", "current"):
-                srv, token, urls, _ = servers[kind]
-                # warm-up outside the measured window (JIT), then measure server CPU over the run
-                p = subprocess.Popen([java, loadgen, urls, token, str(a.rate), str(a.seconds), str(a.warmup)],
-                                     stdout=subprocess.PIPE, text=True)
-                marker = p.stdout.readline().strip()
-                assert marker == "MEASURE", marker
-                cpu0 = srv.cpu()
-                out, _ = p.communicate()
-                cpu1 = srv.cpu()
-                r = json.loads(out)
-                r["server_cpu_s"] = round(cpu1 - cpu0, 3)
-                r["server_cpu_us_per_req"] = round(1e6 * (cpu1 - cpu0) / max(1, r["ok"]), 1)
-                results[kind].append(r)
-                log(f"round {rnd} {kind}: {r}")
+        cmd = [java, loadgen, str(a.rate), str(a.slice), str(a.slices), str(a.warmup_slices)]
+        for k in ("prev", "current"):
+            srv, token, urls, _ = servers[k]
+            cmd += [urls, token, str(srv.pid)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        prev, cur = json.loads(out)
         verify = audit_count(servers["current"][0], servers["current"][3])
     finally:
         for srv, *_ in servers.values():
             srv.stop()
-
-    def med(kind, key):
-        v = sorted(x[key] for x in results[kind])
-        return v[len(v) // 2]
-
-    summary = {k: {m: med(k, m) for m in ("achieved_per_s", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "server_cpu_us_per_req")}
-               for k in results}
-    for k in results:
-        summary[k]["errors"] = sum(x["errors"] for x in results[k])
-    overhead = {m: round(summary["current"][m] / summary["prev"][m] - 1, 3) for m in ("p50_ms", "p99_ms", "mean_ms", "server_cpu_us_per_req")}
+    ratios = sorted(c / p for p, c in zip(prev["server_cpu_us_per_req_slices"], cur["server_cpu_us_per_req_slices"]))
+    overhead = {
+        "server_cpu_per_req": round(ratios[len(ratios) // 2] - 1, 3),
+        "p50_ms": round(cur["p50_ms"] / prev["p50_ms"] - 1, 3),
+        "p99_ms": round(cur["p99_ms"] / prev["p99_ms"] - 1, 3),
+        "mean_ms": round(cur["mean_ms"] / prev["mean_ms"] - 1, 3),
+    }
     print(json.dumps({
         "benchmark": "auth_audit_overhead_small_reads",
-        "setup": {"rate_per_s": a.rate, "seconds": a.seconds, "warmup_s": a.warmup, "rounds": a.rounds, "file_bytes": 4096,
-                  "files": a.files, "server_heap": "-Xmx512m", "prev_commit": PREV_COMMIT,
-                  "current": "reader token, role check, audit record per read"},
-        "runs": results, "median": summary, "overhead_vs_prev": overhead,
+        "setup": {"rate_per_s": a.rate, "slice_s": a.slice, "slices_each": a.slices, "warmup_slices": a.warmup_slices,
+                  "file_bytes": 4096, "files": a.files, "server_heap": "-Xmx512m", "prev_commit": PREV_COMMIT,
+                  "current": "reader token, role check, audit record per read",
+                  "method": "slices alternate prev/current; server CPU from /proc per slice; overhead = median of per-slice ratios"},
+        "prev": prev, "current": cur, "overhead_vs_prev": overhead,
         "audit_after_runs": verify,
         "goal": "overhead < 10% at 1000 reads/s of 4 KiB files",
     }, indent=2))
