@@ -92,6 +92,11 @@ public final class ApiServer implements AutoCloseable {
             cfg.startupWatcherEnabled = false;
             cfg.http.maxRequestSize = MAX_JSON_BYTES;
             cfg.http.disableCompression();
+            // Jetty's default pool keeps buffers up to 64 KiB only: each connection's 1 MiB input
+            // buffer (INPUT_BUFFER_BYTES) would be a fresh, zeroed direct allocation per request
+            // (measured at ~45 % of the server's CPU serving 4 KiB reads). Pool up to 2 MiB, bounded.
+            cfg.jetty.modifyServer(server -> server.addBean(new org.eclipse.jetty.io.ArrayByteBufferPool(
+                    0, 64 * 1024, 2 * INPUT_BUFFER_BYTES, 256, 256L << 20, 256L << 20)));
             cfg.jetty.modifyHttpConfiguration(h -> {
                 h.setRequestHeaderSize(MAX_HEADER_BYTES);
                 h.setSendServerVersion(false);
@@ -118,6 +123,7 @@ public final class ApiServer implements AutoCloseable {
             if (f != null) {
                 f.setInputBufferSize(INPUT_BUFFER_BYTES);
             }
+
         }
         return this;
     }
