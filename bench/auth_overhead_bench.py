@@ -21,15 +21,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from benchlib import OUT, ROOT, STRATA, Server, java_home, log, rmtree  # noqa: E402
 
 PREV_COMMIT = "2a58f64"  # main before issue 4 (no authentication, no audit)
+POOL_FIX = ("            cfg.jetty.modifyServer(server -> server.addBean(new org.eclipse.jetty.io.ArrayByteBufferPool(\n"
+            "                    0, 64 * 1024, 2 * INPUT_BUFFER_BYTES, 256, 256L << 20, 256L << 20)));\n")
 
 
 def build_prev():
-    src = os.path.join(OUT, "prev-src")
+    src = os.path.join(OUT, "prev-src-poolfix")
     jar = os.path.join(src, "strata-cli", "target", "strata.jar")
     if not os.path.exists(jar):
         rmtree(src)
         subprocess.run(["git", "-C", ROOT, "worktree", "prune"], check=True)
         subprocess.run(["git", "-C", ROOT, "worktree", "add", "--detach", src, PREV_COMMIT], check=True, capture_output=True)
+        # The baseline gets the same, unrelated buffer-pool fix (commit "Pool Jetty's 1 MiB request
+        # buffers"), so the comparison isolates authentication, authorisation and audit.
+        api = os.path.join(src, "strata-server/src/main/java/dev/strata/server/ApiServer.java")
+        text = open(api).read()
+        anchor = "            cfg.jetty.modifyHttpConfiguration(h -> {"
+        assert anchor in text
+        open(api, "w").write(text.replace(anchor, POOL_FIX + anchor, 1))
         env = dict(os.environ, JAVA_HOME=java_home())
         subprocess.run(["mvn", "-q", "-o", "-DskipTests", "package", "-pl", "strata-cli", "-am"], cwd=src, env=env, check=True,
                        stdout=subprocess.DEVNULL)
