@@ -655,8 +655,12 @@ public final class ApiServer implements AutoCloseable {
         RepoRecord repo = repo(ctx);
         String rev = rev(ctx);
         if (ctx.attribute(ACCESS) == Access.GRANTED) {
-            rev = strata.access().grantedCommit(principal(ctx), repo, rev)
-                    .orElseThrow(() -> new NotFoundException("revision '" + rev(ctx) + "' not found in " + repo.name()));
+            String granted = strata.access().grantedCommit(principal(ctx), repo, rev).orElse(null);
+            if (granted == null) {
+                ctx.attribute(AUDIT_DECISION, "deny"); // a refusal that must look like "not found"
+                throw new NotFoundException("revision '" + rev + "' not found in " + repo.name());
+            }
+            rev = granted;
         }
         return readable ? strata.repos().readable(repo, rev) : strata.repos().resolve(repo, rev);
     }

@@ -159,19 +159,45 @@ public final class AuditLog implements AutoCloseable {
         long seq = lastSeq;
         byte[] prev = lastHash;
         for (Pending p : batch) {
-            seq++;
             Event e = p.event();
+            if (e == null) {
+                continue; // a barrier (sync): completes with the batch, takes no seq
+            }
+            seq++;
             byte[] hash = hash(prev, seq, p.at(), e);
             records.add(new AuditRecord(seq, p.at(), e.principal(), e.tokenId(), e.client(), e.action(), e.resource(),
                     e.decision(), e.status(), e.detail(), prev, hash));
             prev = hash;
         }
-        catalog.appendAudit(records);
-        lastSeq = seq;
-        lastHash = prev;
-        writeHead(seq, prev);
-        for (int i = 0; i < batch.size(); i++) {
-            batch.get(i).done().complete(records.get(i));
+        if (!records.isEmpty()) {
+            catalog.appendAudit(records);
+            lastSeq = seq;
+            lastHash = prev;
+            writeHead(seq, prev);
+        }
+        int r = 0;
+        for (Pending p : batch) {
+            p.done().complete(p.event() == null ? null : records.get(r++));
+        }
+    }
+
+    /**
+     * Waits until every record enqueued before this call is durable: queries and verification
+     * call it first, so they see the reads answered just before (reads gather up to 50 ms).
+     */
+    public void sync() {
+        Pending barrier = new Pending(null, clock.instant(), true, new CompletableFuture<>());
+        if (closing) {
+            return;
+        }
+        try {
+            queue.put(barrier);
+            java.util.concurrent.locks.LockSupport.unpark(writer);
+            barrier.done().get(30, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.warn("audit sync did not complete: {}", e.toString());
         }
     }
 
@@ -239,7 +265,9 @@ public final class AuditLog implements AutoCloseable {
 
     // ---- reading and verification
 
+    /** Records matching {@code q}, including every record enqueued before the call. */
     public List<AuditRecord> query(AuditQuery q) {
+        sync();
         return catalog.queryAudit(q);
     }
 
@@ -266,6 +294,7 @@ public final class AuditLog implements AutoCloseable {
      * first, so records appended during the walk are no false alarm.
      */
     public Verification verify() {
+        sync();
         Anchor anchor;
         try {
             anchor = readAnchor();
