@@ -37,6 +37,9 @@ public interface ReplicationCatalog {
     /** Where replication to {@code replicaId} stands; empty if nothing was ever recorded for it. */
     Optional<ReplicaProgress> replicaProgress(String replicaId);
 
+    /** Every replica ever recorded, by replica id. */
+    List<ReplicaProgress> replicas();
+
     /**
      * Records that every entry up to {@code seq} is on replica {@code replicaId}, reached at
      * {@code url}. The watermark never moves back: a lower seq only updates the url and time.

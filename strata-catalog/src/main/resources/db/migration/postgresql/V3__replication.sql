@@ -26,6 +26,11 @@ CREATE TABLE replicas (
     updated_at     BIGINT NOT NULL
 );
 
+-- The target repository's id as a commit's id covers it: the id on the server where the commit
+-- was made. Null (rows older than V3) or equal to target_repo_id except for commits a replica
+-- imported, whose lineage targets have other ids there.
+ALTER TABLE lineage ADD COLUMN id_repo_id BIGINT;
+
 -- One row: this catalog's identity, which a primary keys its watermark by.
 CREATE TABLE server_identity (
     singleton INTEGER NOT NULL PRIMARY KEY CHECK (singleton = 1),

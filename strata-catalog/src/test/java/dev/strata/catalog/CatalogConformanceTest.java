@@ -474,13 +474,15 @@ public abstract class CatalogConformanceTest {
         List<FileEntry> tree = files("model", 300);
         CommitRecord r = new CommitRecord(newCommitId(), id, List.of(parent), "bob", "step 7", T0.plusNanos(987_654_321),
                 7L, Map.of("val/acc", 0.75), "{\"step\":7}", true);
-        List<LineageLink> lineage = List.of(new LineageLink(id, r.id(), LineageRelation.ADAPTER_OF, base, baseHead));
+        // On the primary the target repository had another id, which the commit id covers: it is kept.
+        List<LineageLink> lineage = List.of(new LineageLink(id, r.id(), LineageRelation.ADAPTER_OF, base, baseHead, 4242));
         long last = catalog.lastReplicationSeq();
 
         assertTrue(catalog.importCommit(new NewCommit(r, tree, lineage)));
         assertEquals(Optional.of(r), catalog.findCommit(id, r.id()), "every field as given, the expired flag included");
         assertEquals(tree, catalog.listFiles(id, r.id()));
         assertEquals(lineage, catalog.lineageOf(id, r.id()));
+        assertEquals(4242, catalog.derivedFrom(base, baseHead).getFirst().idRepoId());
         assertEquals(parent, catalog.findRef(id, "main").orElseThrow().commitId(), "no ref moved");
         assertEquals(1, catalog.listRefs(id).size());
         List<ReplicationEntry> added = catalog.replicationLog(last, 10);
@@ -508,6 +510,7 @@ public abstract class CatalogConformanceTest {
     @Test
     void replicaWatermarksNeverMoveBack() {
         assertEquals(Optional.empty(), catalog.replicaProgress("r1"));
+        assertEquals(List.of(), catalog.replicas());
         Instant t1 = T0.plusSeconds(1);
         catalog.recordReplicated("r1", "http://replica:8470", 5, t1);
         assertEquals(Optional.of(new ReplicaProgress("r1", "http://replica:8470", 5, t1)), catalog.replicaProgress("r1"));
@@ -520,6 +523,8 @@ public abstract class CatalogConformanceTest {
         catalog.recordReplicated("r2", "http://other", 0, t1);
         assertEquals(0, catalog.replicaProgress("r2").orElseThrow().replicatedSeq());
         assertEquals(9, catalog.replicaProgress("r1").orElseThrow().replicatedSeq(), "watermarks are per replica");
+        assertEquals(List.of(new ReplicaProgress("r1", "http://replica-2:8470", 9, t2), new ReplicaProgress("r2", "http://other", 0, t1)),
+                catalog.replicas());
         assertThrows(InvalidInputException.class, () -> catalog.recordReplicated("r1", "http://x", -1, t1));
     }
 

@@ -378,9 +378,9 @@ public final class JdbcCatalog implements Catalog {
             ps.executeBatch();
         }
         try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO lineage (commit_seq, relation, target_repo_id, target_commit_id) VALUES (?, ?, ?, ?)")) {
+                "INSERT INTO lineage (commit_seq, relation, target_repo_id, target_commit_id, id_repo_id) VALUES (?, ?, ?, ?, ?)")) {
             for (LineageLink l : new HashSet<>(commit.lineage())) {
-                bind(ps, seq, l.relation().wireName(), l.targetRepoId(), l.targetCommitId());
+                bind(ps, seq, l.relation().wireName(), l.targetRepoId(), l.targetCommitId(), l.idRepoId());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -522,7 +522,8 @@ public final class JdbcCatalog implements Catalog {
     }
 
     private static List<LineageLink> queryLineage(Connection c, String where, Object... params) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT c.repo_id, c.id, l.relation, l.target_repo_id, l.target_commit_id"
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.repo_id, c.id, l.relation, l.target_repo_id, l.target_commit_id,"
+                + " COALESCE(l.id_repo_id, l.target_repo_id)"
                 + " FROM lineage l JOIN commits c ON c.seq = l.commit_seq WHERE " + where
                 + " ORDER BY c.repo_id, c.seq, l.relation, l.target_repo_id, l.target_commit_id")) {
             bind(ps, params);
@@ -530,7 +531,7 @@ public final class JdbcCatalog implements Catalog {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new LineageLink(rs.getLong(1), rs.getString(2), LineageRelation.fromWire(rs.getString(3)),
-                            rs.getLong(4), rs.getString(5)));
+                            rs.getLong(4), rs.getString(5), rs.getLong(6)));
                 }
             }
             return out;
@@ -725,6 +726,21 @@ public final class JdbcCatalog implements Catalog {
                             ? Optional.of(new ReplicaProgress(rs.getString(1), rs.getString(2), rs.getLong(3), Timestamps.fromNanos(rs.getLong(4))))
                             : Optional.empty();
                 }
+            }
+        });
+    }
+
+    @Override
+    public List<ReplicaProgress> replicas() {
+        return read("list replicas", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT replica_id, url, replicated_seq, updated_at FROM replicas ORDER BY replica_id");
+                 ResultSet rs = ps.executeQuery()) {
+                List<ReplicaProgress> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(new ReplicaProgress(rs.getString(1), rs.getString(2), rs.getLong(3), Timestamps.fromNanos(rs.getLong(4))));
+                }
+                return out;
             }
         });
     }
