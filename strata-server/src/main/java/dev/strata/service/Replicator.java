@@ -57,8 +57,10 @@ import org.slf4j.LoggerFactory;
 public final class Replicator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Replicator.class);
     static final int ENTRIES_PER_READ = 64;
-    /** Chunk frames per request: bounded memory on the primary, well under the replica's 256 MiB batch limit. */
+    /** Chunk frame bytes per request: bounded memory on the primary, well under the replica's 256 MiB batch limit. */
     static final int CHUNK_BATCH_BYTES = 16 << 20;
+    /** Chunk batches sent concurrently (the replica verifies each on its own thread): at most this many x 16 MiB in memory, plus the one being read. */
+    static final int BATCHES_IN_FLIGHT = 3;
     /** Chunk ids per "missing" query (about 70 bytes of JSON each, under the replica's 8 MiB body limit). */
     static final int IDS_PER_QUERY = 50_000;
     static final Duration POLL = Duration.ofMillis(250);
@@ -74,6 +76,7 @@ public final class Replicator implements AutoCloseable {
     private final Path tokenFile;
     private final ReplicaClient client;
     private final Object wake = new Object();
+    private final java.util.concurrent.ExecutorService senders = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor();
     private final Map<Long, RepoRecord> reposById = new HashMap<>();
     private final Set<String> reposOnReplica = new HashSet<>();
     private final AtomicLong bytesSent = new AtomicLong();
@@ -364,9 +367,52 @@ public final class Replicator implements AutoCloseable {
         }
     }
 
+    /** Sends a batch while the next one is read from the store; at most {@link #BATCHES_IN_FLIGHT} at once. */
+    private void sendChunks(String base, ByteArrayOutputStream batch, java.util.ArrayDeque<java.util.concurrent.Future<?>> inFlight) {
+        byte[] bytes = batch.toByteArray();
+        batch.reset();
+        if (inFlight.size() >= BATCHES_IN_FLIGHT) {
+            await(inFlight.poll());
+        }
+        inFlight.add(senders.submit(() -> {
+            client.postBytes(base + "/chunks", bytes, bytes.length);
+            bytesSent.addAndGet(bytes.length);
+            return null;
+        }));
+    }
+
+    private static void await(java.util.concurrent.Future<?> f) {
+        try {
+            f.get();
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new StrataException("sending chunks failed: " + e.getCause(), e.getCause());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StrataException("interrupted while sending chunks", e);
+        }
+    }
+
     private void sendGroup(String base, List<byte[]> manifests, Set<ContentHash> chunkIds) {
         List<ContentHash> all = List.copyOf(chunkIds);
         ByteArrayOutputStream batch = new ByteArrayOutputStream(CHUNK_BATCH_BYTES + ChunkFrames.HEADER + ChunkFrames.MAX_ENCODED);
+        java.util.ArrayDeque<java.util.concurrent.Future<?>> inFlight = new java.util.ArrayDeque<>();
+        try {
+            sendMissing(base, all, batch, inFlight);
+        } finally {
+            while (!inFlight.isEmpty()) {
+                await(inFlight.poll()); // every batch is in (or the first failure thrown) before a manifest names them
+            }
+        }
+        for (byte[] m : manifests) {
+            client.postBytes(base + "/manifests", m, m.length);
+        }
+    }
+
+    private void sendMissing(String base, List<ContentHash> all, ByteArrayOutputStream batch,
+                             java.util.ArrayDeque<java.util.concurrent.Future<?>> inFlight) {
         for (int from = 0; from < all.size(); from += IDS_PER_QUERY) {
             ObjectNode q = ReplicaClient.JSON.createObjectNode();
             ArrayNode ids = q.putArray("ids");
@@ -380,23 +426,13 @@ public final class Replicator implements AutoCloseable {
                 }
                 chunksSent.incrementAndGet();
                 if (batch.size() >= CHUNK_BATCH_BYTES) {
-                    sendChunks(base, batch);
+                    sendChunks(base, batch, inFlight);
                 }
             }
         }
         if (batch.size() > 0) {
-            sendChunks(base, batch);
+            sendChunks(base, batch, inFlight);
         }
-        for (byte[] m : manifests) {
-            client.postBytes(base + "/manifests", m, m.length);
-        }
-    }
-
-    private void sendChunks(String base, ByteArrayOutputStream batch) {
-        byte[] bytes = batch.toByteArray();
-        client.postBytes(base + "/chunks", bytes, bytes.length);
-        bytesSent.addAndGet(bytes.length);
-        batch.reset();
     }
 
     /**
@@ -495,5 +531,6 @@ public final class Replicator implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        senders.shutdownNow();
     }
 }
