@@ -68,7 +68,7 @@ final class DrillCommand implements Callable<Integer> {
         boolean ok;
         try (StrataClient replica = new StrataClient(from, token(tokenFile))) {
             ok = drill(replica, rr, dir, report);
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // unreachable, not found, corrupt, I/O: the drill failed; say so in the report
             report.put("result", "failed").put("error", e.getMessage() == null ? e.toString() : e.getMessage());
             ok = false;
         } finally {
