@@ -108,13 +108,13 @@ TOKENS = {}  # server url -> its bootstrap admin token file (strata() signs in w
 class Server:
     """A `strata serve` on 127.0.0.1, a free port, the given data dir; samples its heap with jstat."""
 
-    def __init__(self, data, xmx="1g", extra_env=None, launcher=STRATA, args=()):
+    def __init__(self, data, xmx="1g", extra_env=None, launcher=STRATA, args=(), port=0):
         self.data, self.xmx = data, xmx
         os.makedirs(data, exist_ok=True)
         env = dict(os.environ, STRATA_JAVA_OPTS=f"-Xmx{xmx}")
         env.update(extra_env or {})
         self.logf = open(os.path.join(os.path.dirname(data.rstrip("/")), os.path.basename(data) + ".log"), "w")
-        self.proc = subprocess.Popen([launcher, "serve", "--port", "0", "--data", data, *args], stdout=self.logf,
+        self.proc = subprocess.Popen([launcher, "serve", "--port", str(port), "--data", data, *args], stdout=self.logf,
                                      stderr=subprocess.STDOUT, env=env, start_new_session=True)
         deadline = time.time() + 120
         self.url = None

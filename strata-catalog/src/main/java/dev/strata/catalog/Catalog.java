@@ -21,10 +21,12 @@ import java.util.Optional;
  *   <li>Ref names are unique per repository across branches and tags.</li>
  *   <li>Absent things are {@link Optional#empty()}, not exceptions; uniqueness clashes and lost
  *       compare-and-sets are {@link dev.strata.core.ConflictException}.</li>
+ *   <li>Every published commit and every ref compare-and-set appends an entry to the replication
+ *       log in the same transaction ({@link ReplicationCatalog}).</li>
  *   <li>Implementations are thread-safe.</li>
  * </ul>
  */
-public interface Catalog extends AccessCatalog, AutoCloseable {
+public interface Catalog extends AccessCatalog, ReplicationCatalog, AutoCloseable {
 
     // ---- repositories
 

@@ -401,6 +401,177 @@ public abstract class CatalogConformanceTest {
         assertEquals(Optional.empty(), catalog.findRef(id, "v1"));
     }
 
+    // ---- replication log
+
+    private List<ReplicationEntry> log() {
+        return catalog.replicationLog(0, 1_000_000);
+    }
+
+    private static ReplicationEntry entry(ReplicationEntry e, long repoId, ReplicationEntry.Kind kind, String ref,
+                                          RefKind refKind, String oldCommit, String newCommit) {
+        return new ReplicationEntry(e.seq(), e.at(), repoId, kind, ref, refKind, oldCommit, newCommit);
+    }
+
+    @Test
+    void publishesAndRefMovesAreLoggedInOrder() {
+        Instant before = Instant.now().minusSeconds(1);
+        assertEquals(0, catalog.lastReplicationSeq());
+        assertEquals(List.of(), log());
+        long id = repo("lab/run");
+        String a = publish(id, "main");
+        String b = publish(id, "main");
+        catalog.compareAndSetRef(id, "v1", RefKind.TAG, null, a);
+        catalog.compareAndSetRef(id, "exp", RefKind.BRANCH, null, a);
+        catalog.compareAndSetRef(id, "exp", RefKind.BRANCH, a, b);
+        catalog.compareAndSetRef(id, "exp", RefKind.BRANCH, b, null);
+        catalog.publishCommit(new NewCommit(catalog.findCommit(id, a).orElseThrow(), files("f", 2), List.of()), "copy", null);
+
+        List<ReplicationEntry> log = log();
+        assertEquals(7, log.size());
+        assertEquals(List.of(
+                entry(log.get(0), id, ReplicationEntry.Kind.COMMIT, "main", RefKind.BRANCH, null, a),
+                entry(log.get(1), id, ReplicationEntry.Kind.COMMIT, "main", RefKind.BRANCH, a, b),
+                entry(log.get(2), id, ReplicationEntry.Kind.REF, "v1", RefKind.TAG, null, a),
+                entry(log.get(3), id, ReplicationEntry.Kind.REF, "exp", RefKind.BRANCH, null, a),
+                entry(log.get(4), id, ReplicationEntry.Kind.REF, "exp", RefKind.BRANCH, a, b),
+                entry(log.get(5), id, ReplicationEntry.Kind.REF, "exp", RefKind.BRANCH, b, null),
+                entry(log.get(6), id, ReplicationEntry.Kind.COMMIT, "copy", RefKind.BRANCH, null, a)), log);
+        for (int i = 1; i < log.size(); i++) {
+            assertTrue(log.get(i).seq() > log.get(i - 1).seq(), "seqs increase: " + log);
+        }
+        for (ReplicationEntry e : log) {
+            assertTrue(!e.at().isBefore(before) && !e.at().isAfter(Instant.now().plusSeconds(1)), "appended now: " + e);
+        }
+        assertEquals(log.getLast().seq(), catalog.lastReplicationSeq());
+        assertEquals(7, catalog.countReplicationLog(0));
+        assertEquals(3, catalog.countReplicationLog(log.get(3).seq()));
+        assertEquals(0, catalog.countReplicationLog(log.getLast().seq()));
+        assertEquals(log.subList(2, 4), catalog.replicationLog(log.get(1).seq(), 2), "pages by seq");
+        assertEquals(List.of(), catalog.replicationLog(log.getLast().seq(), 10));
+        assertThrows(InvalidInputException.class, () -> catalog.replicationLog(0, 0));
+    }
+
+    @Test
+    void failedWritesAppendNothingToTheLog() {
+        long id = repo("lab/run");
+        String a = publish(id, "main");
+        String b = publish(id, "main");
+        long last = catalog.lastReplicationSeq();
+        assertThrows(ConflictException.class, () -> catalog.publishCommit(commit(id, List.of(a), files("s", 3)), "main", a));
+        assertThrows(ConflictException.class, () -> catalog.compareAndSetRef(id, "main", RefKind.BRANCH, a, b));
+        assertThrows(ConflictException.class, () -> catalog.compareAndSetRef(id, "main", RefKind.TAG, null, a));
+        assertThrows(InvalidInputException.class, () -> catalog.publishCommit(commit(id, List.of(newCommitId()), files("o", 1)), "other", null));
+        assertEquals(last, catalog.lastReplicationSeq());
+        assertEquals(2, catalog.countReplicationLog(0));
+    }
+
+    @Test
+    void importedCommitsAreVerbatimIdempotentAndMoveNoRef() {
+        long base = repo("lab/base");
+        long id = repo("lab/replica");
+        String baseHead = publish(base, "main");
+        String parent = publish(id, "main");
+        List<FileEntry> tree = files("model", 300);
+        CommitRecord r = new CommitRecord(newCommitId(), id, List.of(parent), "bob", "step 7", T0.plusNanos(987_654_321),
+                7L, Map.of("val/acc", 0.75), "{\"step\":7}", true);
+        // On the primary the target repository had another id, which the commit id covers: it is kept.
+        List<LineageLink> lineage = List.of(new LineageLink(id, r.id(), LineageRelation.ADAPTER_OF, base, baseHead, 4242));
+        long last = catalog.lastReplicationSeq();
+
+        assertTrue(catalog.importCommit(new NewCommit(r, tree, lineage)));
+        assertEquals(Optional.of(r), catalog.findCommit(id, r.id()), "every field as given, the expired flag included");
+        assertEquals(tree, catalog.listFiles(id, r.id()));
+        assertEquals(lineage, catalog.lineageOf(id, r.id()));
+        assertEquals(4242, catalog.derivedFrom(base, baseHead).getFirst().idRepoId());
+        assertEquals(parent, catalog.findRef(id, "main").orElseThrow().commitId(), "no ref moved");
+        assertEquals(1, catalog.listRefs(id).size());
+        List<ReplicationEntry> added = catalog.replicationLog(last, 10);
+        assertEquals(List.of(entry(added.getFirst(), id, ReplicationEntry.Kind.COMMIT, null, null, null, r.id())), added);
+
+        assertFalse(catalog.importCommit(new NewCommit(r, tree, lineage)), "importing again writes nothing");
+        assertEquals(added.getFirst().seq(), catalog.lastReplicationSeq());
+        assertEquals(300, catalog.listFiles(id, r.id()).size());
+
+        // A live commit imported without a ref can then be pointed at.
+        CommitRecord live = new CommitRecord(newCommitId(), id, List.of(parent), "bob", "live", T0.plusSeconds(5), null,
+                Map.of(), null, false);
+        assertTrue(catalog.importCommit(new NewCommit(live, files("x", 1), List.of())));
+        catalog.compareAndSetRef(id, "main", RefKind.BRANCH, parent, live.id());
+        assertEquals(live.id(), catalog.findRef(id, "main").orElseThrow().commitId());
+
+        NewCommit orphan = commit(id, List.of(newCommitId()), files("o", 2));
+        long before = catalog.lastReplicationSeq();
+        assertThrows(InvalidInputException.class, () -> catalog.importCommit(orphan));
+        assertNothingOf(id, orphan);
+        assertThrows(NotFoundException.class, () -> catalog.importCommit(commit(id + 1000, List.of(), List.of())));
+        assertEquals(before, catalog.lastReplicationSeq());
+    }
+
+    @Test
+    void replicaWatermarksNeverMoveBack() {
+        assertEquals(Optional.empty(), catalog.replicaProgress("r1"));
+        assertEquals(List.of(), catalog.replicas());
+        Instant t1 = T0.plusSeconds(1);
+        catalog.recordReplicated("r1", "http://replica:8470", 5, t1);
+        assertEquals(Optional.of(new ReplicaProgress("r1", "http://replica:8470", 5, t1)), catalog.replicaProgress("r1"));
+        Instant t2 = T0.plusSeconds(2);
+        catalog.recordReplicated("r1", "http://replica-2:8470", 3, t2);
+        assertEquals(Optional.of(new ReplicaProgress("r1", "http://replica-2:8470", 5, t2)), catalog.replicaProgress("r1"),
+                "a lower seq updates url and time only");
+        catalog.recordReplicated("r1", "http://replica-2:8470", 9, t2);
+        assertEquals(9, catalog.replicaProgress("r1").orElseThrow().replicatedSeq());
+        catalog.recordReplicated("r2", "http://other", 0, t1);
+        assertEquals(0, catalog.replicaProgress("r2").orElseThrow().replicatedSeq());
+        assertEquals(9, catalog.replicaProgress("r1").orElseThrow().replicatedSeq(), "watermarks are per replica");
+        assertEquals(List.of(new ReplicaProgress("r1", "http://replica-2:8470", 9, t2), new ReplicaProgress("r2", "http://other", 0, t1)),
+                catalog.replicas());
+        assertThrows(InvalidInputException.class, () -> catalog.recordReplicated("r1", "http://x", -1, t1));
+    }
+
+    @Test
+    void theServerIdIsStable() {
+        String id = catalog.serverId();
+        assertTrue(id.matches("[0-9a-f]{32}"), id);
+        assertEquals(id, catalog.serverId());
+    }
+
+    @Test
+    void concurrentWritersLogEveryChangeOnceInSeqOrder() throws Exception {
+        long id = repo("lab/run");
+        int writers = 8, each = 10;
+        ExecutorService pool = Executors.newFixedThreadPool(writers);
+        try {
+            List<Future<List<String>>> futures = new ArrayList<>();
+            for (int w = 0; w < writers; w++) {
+                String branch = "run-" + w;
+                futures.add(pool.submit(() -> {
+                    List<String> mine = new ArrayList<>();
+                    for (int i = 0; i < each; i++) {
+                        mine.add(publish(id, branch));
+                    }
+                    return mine;
+                }));
+            }
+            Set<String> published = new java.util.HashSet<>();
+            for (Future<List<String>> f : futures) {
+                published.addAll(f.get(60, TimeUnit.SECONDS));
+            }
+            List<ReplicationEntry> log = log();
+            assertEquals(writers * each, log.size());
+            assertEquals(published, Set.copyOf(log.stream().map(ReplicationEntry::newCommit).toList()));
+            for (int w = 0; w < writers; w++) {
+                String branch = "run-" + w;
+                String prev = null;
+                for (ReplicationEntry e : log.stream().filter(e -> branch.equals(e.ref())).toList()) {
+                    assertEquals(prev, e.oldCommit(), "each branch's moves chain in log order");
+                    prev = e.newCommit();
+                }
+            }
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     // ---- manifests, retention, expiry
 
     @Test

@@ -54,4 +54,28 @@ class PostgresCatalogTest extends CatalogConformanceTest {
             assertFalse(String.valueOf(t.getMessage()).contains("s3cret-value"), t.getMessage());
         }
     }
+
+    /** A catalog written before the replication log existed: V3 seeds the log with its history, parents first. */
+    @Test
+    void upgradingSeedsTheReplicationLogWithExistingHistory() throws Exception {
+        String url = server.jdbcUrl(server.createDatabase());
+        org.flywaydb.core.Flyway.configure().dataSource(url, null, null)
+                .locations("classpath:db/migration/postgresql").target("2").load().migrate();
+        String a = "a".repeat(40), b = "b".repeat(40);
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url); java.sql.Statement st = c.createStatement()) {
+            st.execute("INSERT INTO repos (id, name, description, created_at) VALUES (1, 'lab/old', '', 0)");
+            st.execute("INSERT INTO commits (seq, repo_id, id, author, message, created_at) VALUES (1, 1, '" + a + "', 'x', 'm', 0)");
+            st.execute("INSERT INTO commits (seq, repo_id, id, author, message, created_at) VALUES (2, 1, '" + b + "', 'x', 'm', 0)");
+            st.execute("INSERT INTO commit_parents (commit_seq, position, parent_id) VALUES (2, 0, '" + a + "')");
+            st.execute("INSERT INTO refs (repo_id, name, kind, commit_id) VALUES (1, 'main', 'BRANCH', '" + b + "')");
+            st.execute("INSERT INTO refs (repo_id, name, kind, commit_id) VALUES (1, 'v1', 'TAG', '" + a + "')");
+        }
+        try (Catalog upgraded = Catalogs.open(url)) {
+            java.util.List<ReplicationEntry> log = upgraded.replicationLog(0, 100);
+            assertEquals(java.util.Arrays.asList(a, b, b, a), log.stream().map(ReplicationEntry::newCommit).toList());
+            assertEquals(java.util.Arrays.asList(null, null, "main", "v1"), log.stream().map(ReplicationEntry::ref).toList());
+            assertEquals(RefKind.TAG, log.get(3).refKind());
+            assertEquals(true, upgraded.serverId().matches("[0-9a-f]{32}"));
+        }
+    }
 }

@@ -96,4 +96,35 @@ class SqliteCatalogTest extends CatalogConformanceTest {
             }
         }
     }
+
+    /** A catalog written before the replication log existed: V3 seeds the log with its history, parents first. */
+    @Test
+    void upgradingSeedsTheReplicationLogWithExistingHistory() throws Exception {
+        catalog.close();
+        catalog = null;
+        Path file = dir.resolve("v2.db");
+        org.flywaydb.core.Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null)
+                .locations("classpath:db/migration/sqlite").target("2").load().migrate();
+        String a = "a".repeat(40), b = "b".repeat(40);
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); java.sql.Statement st = c.createStatement()) {
+            st.execute("INSERT INTO repos (id, name, description, created_at) VALUES (1, 'lab/old', '', 0)");
+            st.execute("INSERT INTO commits (seq, repo_id, id, author, message, created_at) VALUES (1, 1, '" + a + "', 'x', 'm', 0)");
+            st.execute("INSERT INTO commits (seq, repo_id, id, author, message, created_at) VALUES (2, 1, '" + b + "', 'x', 'm', 0)");
+            st.execute("INSERT INTO commit_parents (commit_seq, position, parent_id) VALUES (2, 0, '" + a + "')");
+            st.execute("INSERT INTO refs (repo_id, name, kind, commit_id) VALUES (1, 'main', 'BRANCH', '" + b + "')");
+            st.execute("INSERT INTO refs (repo_id, name, kind, commit_id) VALUES (1, 'v1', 'TAG', '" + a + "')");
+        }
+        try (Catalog upgraded = Catalogs.open("sqlite:" + file)) {
+            List<ReplicationEntry> log = upgraded.replicationLog(0, 100);
+            assertEquals(List.of(ReplicationEntry.Kind.COMMIT, ReplicationEntry.Kind.COMMIT, ReplicationEntry.Kind.REF,
+                    ReplicationEntry.Kind.REF), log.stream().map(ReplicationEntry::kind).toList());
+            assertEquals(java.util.Arrays.asList(a, b, b, a), log.stream().map(ReplicationEntry::newCommit).toList());
+            assertEquals(java.util.Arrays.asList(null, null, "main", "v1"), log.stream().map(ReplicationEntry::ref).toList());
+            assertEquals(RefKind.TAG, log.get(3).refKind());
+            assertTrue(log.stream().allMatch(e -> e.oldCommit() == null && e.repoId() == 1));
+            assertTrue(java.time.Duration.between(log.getFirst().at(), java.time.Instant.now()).abs().toMinutes() < 5,
+                    "seeded entries are stamped with the migration time: " + log.getFirst().at());
+            assertTrue(upgraded.serverId().matches("[0-9a-f]{32}"));
+        }
+    }
 }

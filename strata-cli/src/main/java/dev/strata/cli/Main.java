@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
                 CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
                 FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
                 UserCommand.class, GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
-                AuditCommand.class, CommandLine.HelpCommand.class})
+                AuditCommand.class, ReplicationCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
         description = {"Run a Strata server in the foreground.", "",
                 "Defaults: data in ./strata-data, embedded SQLite catalog in DATA/catalog.db, listening on 127.0.0.1:8470.",
                 "Settings also come from a config file (--config, else DATA/strata.conf: keys bind, port, data, catalog,",
-                "pack_size, chunk_dirs, erasure, auth_failure_limit) and environment variables (STRATA_BIND, STRATA_PORT,",
-                "STRATA_DATA, STRATA_CATALOG, STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE, STRATA_AUTH_FAILURE_LIMIT);",
+                "pack_size, chunk_dirs, erasure, auth_failure_limit, replica_url, replica_token_file) and environment variables",
+                "(STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG, STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE,",
+                "STRATA_AUTH_FAILURE_LIMIT, STRATA_REPLICA_URL, STRATA_REPLICA_TOKEN_FILE);",
                 "flags win over the environment, which wins over the file.",
                 "The first start creates the administrator 'admin' and writes its token to DATA/admin.token (mode 0600)."})
 final class ServeCommand implements Callable<Integer> {
@@ -48,6 +49,14 @@ final class ServeCommand implements Callable<Integer> {
             description = "Failed authentications per client address per minute before it is refused with 429 (default 20).")
     Integer authFailureLimit;
 
+    @Option(names = "--replica-url", paramLabel = "URL",
+            description = "Replicate every commit and ref move, asynchronously, to the Strata server at URL (see `strata replication status`).")
+    String replicaUrl;
+
+    @Option(names = "--replica-token-file", paramLabel = "FILE",
+            description = "File holding an admin token of the replica (required with --replica-url; never logged).")
+    String replicaTokenFile;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, String> flags = new HashMap<>();
@@ -60,6 +69,8 @@ final class ServeCommand implements Callable<Integer> {
         if (chunkDirs != null) flags.put("chunk_dirs", chunkDirs);
         if (erasure != null) flags.put("erasure", erasure);
         if (authFailureLimit != null) flags.put("auth_failure_limit", authFailureLimit.toString());
+        if (replicaUrl != null) flags.put("replica_url", replicaUrl);
+        if (replicaTokenFile != null) flags.put("replica_token_file", replicaTokenFile);
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
         ApiServer server;
@@ -79,6 +90,9 @@ final class ServeCommand implements Callable<Integer> {
             strata.close();
             stopped.countDown();
         }));
+        if (strata.replicator() != null) {
+            System.err.printf("Replicating to %s%n", strata.replicator().url());
+        }
         System.err.printf("Strata %s listening on http://%s:%d (data: %s)%n", Strata.VERSION, cfg.bind(), server.port(),
                 cfg.dataDir().toAbsolutePath());
         stopped.await();

@@ -47,7 +47,8 @@ final class CliRunner {
         while (at < all.size() && at < 2 && isCommandWord(at == 0 ? null : all.get(0), all.get(at))) {
             at++;
         }
-        if (!args[0].equals("serve") && !args[0].equals("logout")) {
+        // drill names its server itself (--from, the replica) and takes that server's token.
+        if (!args[0].equals("serve") && !args[0].equals("logout") && !args[0].equals("drill")) {
             all.add(at, "--url=" + url);
             if (tokenFile != null) {
                 all.add(at, "--token-file=" + tokenFile);
@@ -78,6 +79,7 @@ final class CliRunner {
             Map.entry("protect", Set.of("add", "list", "remove")),
             Map.entry("grant", Set.of("create", "list", "revoke")),
             Map.entry("audit", Set.of("verify")),
+            Map.entry("replication", Set.of("status")), Map.entry("drill", Set.of()),
             Map.entry("serve", Set.of()), Map.entry("login", Set.of()),
             Map.entry("logout", Set.of()), Map.entry("whoami", Set.of()),
             Map.entry("push", Set.of()), Map.entry("pull", Set.of()),

@@ -28,6 +28,7 @@ final class ServerProcess implements AutoCloseable {
         this.url = url;
     }
 
+    /** Starts a server on a free port, or on the one {@code extraArgs} names with {@code --port}. */
     static ServerProcess start(Path dataDir, String heap, String... extraArgs) throws IOException, InterruptedException {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
@@ -37,8 +38,10 @@ final class ServerProcess implements AutoCloseable {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add("dev.strata.cli.Main");
         cmd.add("serve");
-        cmd.add("--port");
-        cmd.add("0");
+        if (!List.of(extraArgs).contains("--port")) {
+            cmd.add("--port");
+            cmd.add("0");
+        }
         cmd.add("--data");
         cmd.add(dataDir.toString());
         cmd.addAll(List.of(extraArgs));
@@ -75,6 +78,13 @@ final class ServerProcess implements AutoCloseable {
 
     String url() {
         return url;
+    }
+
+    /** A port nothing listens on right now, for a server that must come back on the same URL after a restart. */
+    static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     /** Everything the server printed so far. */

@@ -594,6 +594,7 @@ public final class ApiServer implements AutoCloseable {
         });
 
         AccessRoutes.register(this, strata);
+        ReplicationRoutes.register(this, strata);
     }
 
     // ---- downloads with Range

@@ -21,9 +21,12 @@ import java.util.Properties;
  * @param chunkDirs  empty: chunks in local packs under DATA/chunks; else an erasure-coded store over these
  *                   directories (one per disk), {@code erasureData}+{@code erasureParity} shards per stripe
  * @param authFailureLimit failed authentications per client address per minute before it is refused (429)
+ * @param replicaUrl the server this one replicates to (docs/decisions/0013-replication.md); null: none
+ * @param replicaTokenFile a file holding an admin token of the replica; required with {@code replicaUrl}
  */
 public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
-                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit) {
+                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit,
+                           String replicaUrl, Path replicaTokenFile) {
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_PORT = 8470;
     public static final Path DEFAULT_DATA = Path.of("strata-data");
@@ -44,6 +47,21 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         if (authFailureLimit < 1) {
             throw new InvalidInputException("auth failure limit must be at least 1");
         }
+        if (replicaUrl != null && replicaUrl.isBlank()) {
+            replicaUrl = null;
+        }
+        if (replicaUrl != null && !replicaUrl.startsWith("http://") && !replicaUrl.startsWith("https://")) {
+            throw new InvalidInputException("replica_url must be an http:// or https:// URL, got " + replicaUrl);
+        }
+        if (replicaUrl != null && replicaTokenFile == null) {
+            throw new InvalidInputException("replica_url needs replica_token_file: a file holding an admin token of the replica");
+        }
+    }
+
+    /** Settings without a replica. */
+    public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
+                        java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit) {
+        this(bind, port, dataDir, catalogUrl, packSizeBytes, chunkDirs, erasureData, erasureParity, authFailureLimit, null, null);
     }
 
     /** The settings of the embedded default: loopback, local packs. */
@@ -56,8 +74,9 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
     }
 
     /**
-     * Resolves settings from flags (keys: bind, port, data, catalog, pack_size, config; null
-     * values are absent), the environment and the config file.
+     * Resolves settings from flags (keys: bind, port, data, catalog, pack_size, chunk_dirs, erasure,
+     * auth_failure_limit, replica_url, replica_token_file, config; null values are absent), the
+     * environment and the config file.
      */
     public static ServerConfig resolve(Map<String, String> flags, Map<String, String> env) {
         String data = first(flags.get("data"), env.get("STRATA_DATA"), null);
@@ -89,6 +108,8 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         String code = first(flags.get("erasure"), env.get("STRATA_ERASURE"), file.getProperty("erasure", "4+2"));
         String authLimit = first(flags.get("auth_failure_limit"), env.get("STRATA_AUTH_FAILURE_LIMIT"),
                 file.getProperty("auth_failure_limit", Integer.toString(DEFAULT_AUTH_FAILURE_LIMIT)));
+        String replicaUrl = first(flags.get("replica_url"), env.get("STRATA_REPLICA_URL"), file.getProperty("replica_url"));
+        String replicaToken = first(flags.get("replica_token_file"), env.get("STRATA_REPLICA_TOKEN_FILE"), file.getProperty("replica_token_file"));
         java.util.List<Path> chunkDirs = new java.util.ArrayList<>();
         if (dirs != null && !dirs.isBlank()) {
             for (String d : dirs.split(",")) {
@@ -103,7 +124,8 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
                 throw new NumberFormatException("erasure must be K+M, e.g. 4+2, got " + code);
             }
             return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack), chunkDirs,
-                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()));
+                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()),
+                    replicaUrl == null ? null : replicaUrl.strip(), replicaToken == null || replicaToken.isBlank() ? null : Path.of(replicaToken.strip()));
         } catch (NumberFormatException e) {
             throw new InvalidInputException("port, pack_size, erasure (K+M) and auth_failure_limit must be numbers: " + e.getMessage());
         }

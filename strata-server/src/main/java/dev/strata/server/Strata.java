@@ -11,6 +11,8 @@ import dev.strata.service.Compactor;
 import dev.strata.service.ContentReader;
 import dev.strata.service.GarbageCollector;
 import dev.strata.service.Queries;
+import dev.strata.service.ReplicaWrites;
+import dev.strata.service.Replicator;
 import dev.strata.service.Repositories;
 import dev.strata.service.Uploads;
 import java.io.IOException;
@@ -32,6 +34,8 @@ public final class Strata implements AutoCloseable {
     private final Compactor compactor;
     private final AccessControl access;
     private final AuditLog audit;
+    private final ReplicaWrites replicaWrites;
+    private volatile Replicator replicator;
     private final Path dataDir;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile Thread background;
@@ -56,6 +60,28 @@ public final class Strata implements AutoCloseable {
         this.compactor = new Compactor(store, uploads);
         this.access = new AccessControl(repos, clock, authFailureLimit, java.time.Duration.ofMinutes(1));
         this.audit = new AuditLog(catalog, dataDir == null ? null : dataDir.resolve("audit.head"), clock);
+        this.replicaWrites = new ReplicaWrites(repos, store, uploads);
+    }
+
+    /** Applies what a primary replicates to this server. */
+    public ReplicaWrites replicaWrites() {
+        return replicaWrites;
+    }
+
+    /** The replicator to this server's replica, or null when none is configured. */
+    public Replicator replicator() {
+        return replicator;
+    }
+
+    /**
+     * Configures replication to {@code url} (docs/decisions/0013-replication.md); it runs once
+     * {@link #startBackgroundWork} is called. Fails now if the token file cannot be read.
+     */
+    public void replicateTo(String url, Path tokenFile) {
+        if (replicator != null) {
+            throw new IllegalStateException("a replica is already configured");
+        }
+        replicator = new Replicator(catalog, store, url, tokenFile, Clock.systemUTC());
     }
 
     public AccessControl access() {
@@ -106,6 +132,10 @@ public final class Strata implements AutoCloseable {
             }
         });
         background = t;
+        Replicator r = replicator;
+        if (r != null) {
+            r.start();
+        }
     }
 
     public Compactor compactor() {
@@ -143,6 +173,9 @@ public final class Strata implements AutoCloseable {
         }
         ChunkStore store = null;
         try {
+            if (config.replicaTokenFile() != null) {
+                Replicator.readToken(config.replicaTokenFile()); // fail before anything is opened
+            }
             store = config.chunkDirs().isEmpty()
                     ? LocalPackStore.open(config.chunkDir(), LocalPackStore.Options.defaults().withTargetPackBytes(config.packSizeBytes()))
                     : dev.strata.core.store.erasure.ErasureCodedChunkStore.open(config.chunkDirs(), config.erasureData(),
@@ -151,6 +184,9 @@ public final class Strata implements AutoCloseable {
             Strata strata = new Strata(store, catalog, Clock.systemUTC(), data, config.authFailureLimit());
             strata.lockChannel = lockChannel;
             strata.lock = lock;
+            if (config.replicaUrl() != null) {
+                strata.replicateTo(config.replicaUrl(), config.replicaTokenFile());
+            }
             return strata;
         } catch (RuntimeException e) {
             if (store != null) {
@@ -191,6 +227,10 @@ public final class Strata implements AutoCloseable {
 
     @Override
     public void close() {
+        Replicator r = replicator;
+        if (r != null) {
+            r.close();
+        }
         Thread t = background;
         if (t != null) {
             t.interrupt();

@@ -37,7 +37,7 @@ final class CommitIds {
         }
         ArrayNode links = root.putArray("lineage");
         for (LineageLink l : lineage) {
-            links.addObject().put("relation", l.relation().wireName()).put("repo_id", l.targetRepoId()).put("commit", l.targetCommitId());
+            links.addObject().put("relation", l.relation().wireName()).put("repo_id", l.idRepoId()).put("commit", l.targetCommitId());
         }
         try {
             byte[] bytes = CANONICAL.writeValueAsString(root).getBytes(StandardCharsets.UTF_8);

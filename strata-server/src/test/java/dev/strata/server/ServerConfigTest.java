@@ -45,4 +45,23 @@ class ServerConfigTest {
         assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("data", tmp.toString(), "port", "70000"), Map.of()));
         assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("config", tmp.resolve("missing.conf").toString()), Map.of()));
     }
+
+    @Test
+    void replicaSettingsFollowTheSamePrecedenceAndComeTogether() throws Exception {
+        assertEquals(null, ServerConfig.resolve(Map.of("data", tmp.toString()), Map.of()).replicaUrl(), "no replica by default");
+        Files.writeString(tmp.resolve("strata.conf"), "replica_url=http://file:8470\nreplica_token_file=/etc/file.token\n");
+        Map<String, String> flags = new HashMap<>(Map.of("data", tmp.toString()));
+        ServerConfig fromFile = ServerConfig.resolve(flags, Map.of());
+        assertEquals("http://file:8470", fromFile.replicaUrl());
+        assertEquals(Path.of("/etc/file.token"), fromFile.replicaTokenFile());
+        Map<String, String> env = Map.of("STRATA_REPLICA_URL", "http://env:8470", "STRATA_REPLICA_TOKEN_FILE", "/etc/env.token");
+        assertEquals("http://env:8470", ServerConfig.resolve(flags, env).replicaUrl());
+        assertEquals(Path.of("/etc/env.token"), ServerConfig.resolve(flags, env).replicaTokenFile());
+        flags.put("replica_url", "https://flag:8470");
+        assertEquals("https://flag:8470", ServerConfig.resolve(flags, env).replicaUrl());
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(
+                Map.of("data", tmp.resolve("x").toString(), "replica_url", "http://r:8470"), Map.of()), "a URL needs a token file");
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(
+                Map.of("data", tmp.resolve("x").toString(), "replica_url", "ftp://r", "replica_token_file", "/t"), Map.of()));
+    }
 }

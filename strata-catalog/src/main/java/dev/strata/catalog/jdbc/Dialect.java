@@ -14,15 +14,19 @@ import org.sqlite.SQLiteException;
  * upserts, {@code RETURNING}) is one text for both.
  */
 enum Dialect {
-    SQLITE("classpath:db/migration/sqlite", null),
-    POSTGRESQL("classpath:db/migration/postgresql", "LOCK TABLE users, user_groups IN SHARE ROW EXCLUSIVE MODE");
+    SQLITE("classpath:db/migration/sqlite", null, null),
+    POSTGRESQL("classpath:db/migration/postgresql", "LOCK TABLE users, user_groups IN SHARE ROW EXCLUSIVE MODE",
+            // The key is "strata-r" in ASCII read as a 64-bit number: one nobody else picks.
+            "SELECT pg_advisory_xact_lock(8319400174550068594)");
 
     private final String migrations;
     private final String subjectNamespaceLock;
+    private final String replicationLogLock;
 
-    Dialect(String migrations, String subjectNamespaceLock) {
+    Dialect(String migrations, String subjectNamespaceLock, String replicationLogLock) {
         this.migrations = migrations;
         this.subjectNamespaceLock = subjectNamespaceLock;
+        this.replicationLogLock = replicationLogLock;
     }
 
     /** The Flyway location of this engine's schema (types and key generation differ, see docs/catalog.md). */
@@ -39,6 +43,17 @@ enum Dialect {
      */
     String subjectNamespaceLock() {
         return subjectNamespaceLock;
+    }
+
+    /**
+     * The statement that serialises replication log appends until the transaction ends, or null
+     * where writers are serialised anyway (SQLite). Without it two PostgreSQL transactions could
+     * take seqs 10 and 11 and commit 11 first: a replicator reading in between would move its
+     * watermark past 10 and never apply it. Taken just before the append, the last statement of
+     * its transaction, so it is held only for the commit.
+     */
+    String replicationLogLock() {
+        return replicationLogLock;
     }
 
     /** A unique or primary key clash: the thing already exists. */

@@ -16,6 +16,8 @@ import dev.strata.catalog.NewCommit;
 import dev.strata.catalog.Protection;
 import dev.strata.catalog.Ref;
 import dev.strata.catalog.RefKind;
+import dev.strata.catalog.ReplicaProgress;
+import dev.strata.catalog.ReplicationEntry;
 import dev.strata.catalog.RepoRecord;
 import dev.strata.catalog.RepoRole;
 import dev.strata.catalog.RoleBinding;
@@ -63,8 +65,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The {@link Catalog} over JDBC, with one SQL text for SQLite (the embedded default) and
  * PostgreSQL (scale-out). Only the DDL differs per engine (Flyway locations
- * {@code db/migration/sqlite} and {@code db/migration/postgresql}), plus one PostgreSQL lock
- * ({@link Dialect#subjectNamespaceLock}); see docs/catalog.md.
+ * {@code db/migration/sqlite} and {@code db/migration/postgresql}), plus two PostgreSQL locks
+ * ({@link Dialect#subjectNamespaceLock}, {@link Dialect#replicationLogLock}); see docs/catalog.md.
  *
  * <p>Transactions: every write is one transaction. {@link #publishCommit} inserts the commit row,
  * moves the branch with a conditional {@code UPDATE ... WHERE commit_id = expected} (whose update
@@ -77,6 +79,12 @@ import org.slf4j.LoggerFactory;
  * roles, protections, grants, the per-repository chunk set and the audit log) follows the same
  * rules: one transaction per write, existence checks inside it ({@link NotFoundException}),
  * idempotent inserts as {@code ON CONFLICT DO NOTHING}.
+ *
+ * <p>The replication log ({@link dev.strata.catalog.ReplicationCatalog}): {@link #publishCommit},
+ * {@link #compareAndSetRef} and {@link #importCommit} append their entry as the last statement of
+ * their own transaction, so an entry exists exactly when its change committed. On PostgreSQL the
+ * append first takes a transaction-scoped advisory lock ({@link Dialect#replicationLogLock}):
+ * seqs then become visible in increasing order, which a reader advancing a watermark relies on.
  *
  * <p>Errors: unique clashes become {@link ConflictException}, other constraint violations
  * {@link InvalidInputException}, everything else {@link StorageException}; expected conflicts get
@@ -241,27 +249,22 @@ public final class JdbcCatalog implements Catalog {
             requireRepo(c, r.repoId());
             Long seq = insertCommitRow(c, r, createdAt);
             moveBranch(c, r.repoId(), branch, expectedHead, r.id());
-            if (seq == null) {
-                return null; // the commit already exists: re-publishing only moves the ref
+            if (seq != null) { // else the commit already exists: re-publishing only moves the ref
+                insertChildren(c, seq, commit);
             }
-            for (String parent : r.parents()) {
-                if (!commitExists(c, r.repoId(), parent)) {
-                    throw new InvalidInputException("parent " + parent + " of commit " + r.id()
-                            + " is not in this repository; publish the parent first");
-                }
-            }
-            for (LineageLink l : commit.lineage()) {
-                requireRepo(c, l.targetRepoId());
-            }
-            insertChildren(c, seq, commit);
+            appendLog(c, r.repoId(), ReplicationEntry.Kind.COMMIT, branch, RefKind.BRANCH, expectedHead, r.id());
             return null;
         });
     }
 
     private static void validate(NewCommit commit) {
+        validate(commit, false);
+    }
+
+    private static void validate(NewCommit commit, boolean mayBeExpired) {
         CommitRecord r = commit.commit();
         commitId(r.id(), "commit id");
-        if (r.expired()) {
+        if (r.expired() && !mayBeExpired) {
             throw new InvalidInputException("a new commit cannot be expired: " + r.id());
         }
         requireField(r.author(), "author", r);
@@ -313,7 +316,7 @@ public final class JdbcCatalog implements Catalog {
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO commits (repo_id, id, author, message, created_at, step, metadata_json, expired)"
                         + " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING seq")) {
-            bind(ps, r.repoId(), r.id(), r.author(), r.message(), createdAt, r.step(), r.metadataJson(), false);
+            bind(ps, r.repoId(), r.id(), r.author(), r.message(), createdAt, r.step(), r.metadataJson(), r.expired());
             try (ResultSet rs = ps.executeQuery()) {
                 return rs.next() ? rs.getLong(1) : null;
             }
@@ -346,8 +349,18 @@ public final class JdbcCatalog implements Catalog {
                 + current.get().commitId() + "; pull (or rebase onto it) and retry");
     }
 
+    /** Checks parents and lineage targets, then inserts parents, metrics, lineage and files of the commit row {@code seq}. */
     private static void insertChildren(Connection c, long seq, NewCommit commit) throws SQLException {
         CommitRecord r = commit.commit();
+        for (String parent : r.parents()) {
+            if (!commitExists(c, r.repoId(), parent)) {
+                throw new InvalidInputException("parent " + parent + " of commit " + r.id()
+                        + " is not in this repository; publish the parent first");
+            }
+        }
+        for (LineageLink l : commit.lineage()) {
+            requireRepo(c, l.targetRepoId());
+        }
         try (PreparedStatement ps = c.prepareStatement(
                 "INSERT INTO commit_parents (commit_seq, position, parent_id) VALUES (?, ?, ?)")) {
             for (int i = 0; i < r.parents().size(); i++) {
@@ -365,9 +378,9 @@ public final class JdbcCatalog implements Catalog {
             ps.executeBatch();
         }
         try (PreparedStatement ps = c.prepareStatement(
-                "INSERT INTO lineage (commit_seq, relation, target_repo_id, target_commit_id) VALUES (?, ?, ?, ?)")) {
+                "INSERT INTO lineage (commit_seq, relation, target_repo_id, target_commit_id, id_repo_id) VALUES (?, ?, ?, ?, ?)")) {
             for (LineageLink l : new HashSet<>(commit.lineage())) {
-                bind(ps, seq, l.relation().wireName(), l.targetRepoId(), l.targetCommitId());
+                bind(ps, seq, l.relation().wireName(), l.targetRepoId(), l.targetCommitId(), l.idRepoId());
                 ps.addBatch();
             }
             ps.executeBatch();
@@ -509,7 +522,8 @@ public final class JdbcCatalog implements Catalog {
     }
 
     private static List<LineageLink> queryLineage(Connection c, String where, Object... params) throws SQLException {
-        try (PreparedStatement ps = c.prepareStatement("SELECT c.repo_id, c.id, l.relation, l.target_repo_id, l.target_commit_id"
+        try (PreparedStatement ps = c.prepareStatement("SELECT c.repo_id, c.id, l.relation, l.target_repo_id, l.target_commit_id,"
+                + " COALESCE(l.id_repo_id, l.target_repo_id)"
                 + " FROM lineage l JOIN commits c ON c.seq = l.commit_seq WHERE " + where
                 + " ORDER BY c.repo_id, c.seq, l.relation, l.target_repo_id, l.target_commit_id")) {
             bind(ps, params);
@@ -517,7 +531,7 @@ public final class JdbcCatalog implements Catalog {
             try (ResultSet rs = ps.executeQuery()) {
                 while (rs.next()) {
                     out.add(new LineageLink(rs.getLong(1), rs.getString(2), LineageRelation.fromWire(rs.getString(3)),
-                            rs.getLong(4), rs.getString(5)));
+                            rs.getLong(4), rs.getString(5), rs.getLong(6)));
                 }
             }
             return out;
@@ -606,7 +620,9 @@ public final class JdbcCatalog implements Catalog {
                 changed = update(c, "UPDATE refs SET commit_id = ? WHERE repo_id = ? AND name = ? AND kind = ? AND commit_id = ?",
                         next, repoId, name, kind.name(), expected);
             }
-            if (changed != 1) {
+            if (changed == 1) {
+                appendLog(c, repoId, ReplicationEntry.Kind.REF, name, kind, expected, next);
+            } else {
                 Optional<Ref> current = findRef(c, repoId, name);
                 String now = current.map(r -> r.kind() != kind
                                 ? "is a " + r.kind().name().toLowerCase(java.util.Locale.ROOT) + " at " + r.commitId()
@@ -617,6 +633,149 @@ public final class JdbcCatalog implements Catalog {
                         + "; refresh and retry");
             }
             return null;
+        });
+    }
+
+    // ---- replication log
+
+    private static final String LOG_COLUMNS = "seq, at, repo_id, kind, ref_name, ref_kind, old_commit, new_commit";
+
+    /** Appends one log entry; the last statement of its transaction (the PostgreSQL lock is held only for the commit). */
+    private void appendLog(Connection c, long repoId, ReplicationEntry.Kind kind, String ref, RefKind refKind,
+                           String oldCommit, String newCommit) throws SQLException {
+        String lock = db.dialect().replicationLogLock();
+        if (lock != null) {
+            try (Statement s = c.createStatement()) {
+                s.execute(lock);
+            }
+        }
+        update(c, "INSERT INTO replication_log (at, repo_id, kind, ref_name, ref_kind, old_commit, new_commit)"
+                        + " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                Timestamps.toNanos(Instant.now()), repoId, kind.name(), ref, ref == null ? null : refKind.name(), oldCommit, newCommit);
+    }
+
+    @Override
+    public String serverId() {
+        return read("read the server id", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT server_id FROM server_identity WHERE singleton = 1");
+                 ResultSet rs = ps.executeQuery()) {
+                if (!rs.next()) {
+                    throw new StorageException("catalog " + db.describe() + " has no server identity row", null);
+                }
+                return rs.getString(1);
+            }
+        });
+    }
+
+    @Override
+    public List<ReplicationEntry> replicationLog(long afterSeq, int limit) {
+        if (limit < 1) {
+            throw new InvalidInputException("limit must be at least 1, got " + limit);
+        }
+        return read("read the replication log after seq " + afterSeq, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT " + LOG_COLUMNS + " FROM replication_log WHERE seq > ?"
+                    + " ORDER BY seq LIMIT " + limit)) {
+                bind(ps, afterSeq);
+                List<ReplicationEntry> out = new ArrayList<>();
+                try (ResultSet rs = ps.executeQuery()) {
+                    while (rs.next()) {
+                        String refKind = rs.getString(6);
+                        out.add(new ReplicationEntry(rs.getLong(1), Timestamps.fromNanos(rs.getLong(2)), rs.getLong(3),
+                                ReplicationEntry.Kind.valueOf(rs.getString(4)), rs.getString(5),
+                                refKind == null ? null : RefKind.valueOf(refKind), rs.getString(7), rs.getString(8)));
+                    }
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public long lastReplicationSeq() {
+        return read("read the last replication log seq", c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT COALESCE(MAX(seq), 0) FROM replication_log");
+                 ResultSet rs = ps.executeQuery()) {
+                rs.next();
+                return rs.getLong(1);
+            }
+        });
+    }
+
+    @Override
+    public long countReplicationLog(long afterSeq) {
+        return read("count replication log entries after seq " + afterSeq, c -> {
+            try (PreparedStatement ps = c.prepareStatement("SELECT COUNT(*) FROM replication_log WHERE seq > ?")) {
+                bind(ps, afterSeq);
+                try (ResultSet rs = ps.executeQuery()) {
+                    rs.next();
+                    return rs.getLong(1);
+                }
+            }
+        });
+    }
+
+    @Override
+    public Optional<ReplicaProgress> replicaProgress(String replicaId) {
+        Objects.requireNonNull(replicaId, "replicaId");
+        return read("read the progress of replica " + replicaId, c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT replica_id, url, replicated_seq, updated_at FROM replicas WHERE replica_id = ?")) {
+                bind(ps, replicaId);
+                try (ResultSet rs = ps.executeQuery()) {
+                    return rs.next()
+                            ? Optional.of(new ReplicaProgress(rs.getString(1), rs.getString(2), rs.getLong(3), Timestamps.fromNanos(rs.getLong(4))))
+                            : Optional.empty();
+                }
+            }
+        });
+    }
+
+    @Override
+    public List<ReplicaProgress> replicas() {
+        return read("list replicas", c -> {
+            try (PreparedStatement ps = c.prepareStatement(
+                    "SELECT replica_id, url, replicated_seq, updated_at FROM replicas ORDER BY replica_id");
+                 ResultSet rs = ps.executeQuery()) {
+                List<ReplicaProgress> out = new ArrayList<>();
+                while (rs.next()) {
+                    out.add(new ReplicaProgress(rs.getString(1), rs.getString(2), rs.getLong(3), Timestamps.fromNanos(rs.getLong(4))));
+                }
+                return out;
+            }
+        });
+    }
+
+    @Override
+    public void recordReplicated(String replicaId, String url, long seq, Instant at) {
+        requireName(replicaId, "replica id");
+        requireName(url, "replica url");
+        Objects.requireNonNull(at, "at");
+        if (seq < 0) {
+            throw new InvalidInputException("a replicated seq is at least 0, got " + seq);
+        }
+        write("record replica " + replicaId + " at seq " + seq, c -> update(c,
+                "INSERT INTO replicas (replica_id, url, replicated_seq, updated_at) VALUES (?, ?, ?, ?)"
+                        + " ON CONFLICT (replica_id) DO UPDATE SET url = excluded.url, updated_at = excluded.updated_at,"
+                        + " replicated_seq = CASE WHEN excluded.replicated_seq > replicas.replicated_seq"
+                        + " THEN excluded.replicated_seq ELSE replicas.replicated_seq END",
+                replicaId, url, seq, Timestamps.toNanos(at)));
+    }
+
+    @Override
+    public boolean importCommit(NewCommit commit) {
+        Objects.requireNonNull(commit, "commit");
+        CommitRecord r = commit.commit();
+        validate(commit, true);
+        long createdAt = Timestamps.toNanos(r.createdAt());
+        return write("import commit " + r.id(), c -> {
+            requireRepo(c, r.repoId());
+            Long seq = insertCommitRow(c, r, createdAt);
+            if (seq == null) {
+                return false;
+            }
+            insertChildren(c, seq, commit);
+            appendLog(c, r.repoId(), ReplicationEntry.Kind.COMMIT, null, null, null, r.id());
+            return true;
         });
     }
 
