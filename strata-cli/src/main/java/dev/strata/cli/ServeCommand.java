@@ -14,8 +14,9 @@ import picocli.CommandLine.Option;
         description = {"Run a Strata server in the foreground.", "",
                 "Defaults: data in ./strata-data, embedded SQLite catalog in DATA/catalog.db, listening on 127.0.0.1:8470.",
                 "Settings also come from a config file (--config, else DATA/strata.conf: keys bind, port, data, catalog,",
-                "pack_size, chunk_dirs, erasure, auth_failure_limit) and environment variables (STRATA_BIND, STRATA_PORT,",
-                "STRATA_DATA, STRATA_CATALOG, STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE, STRATA_AUTH_FAILURE_LIMIT);",
+                "pack_size, chunk_dirs, erasure, auth_failure_limit, scrub_rate_mb, scrub_interval_hours) and environment",
+                "variables (STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG, STRATA_PACK_SIZE, STRATA_CHUNK_DIRS,",
+                "STRATA_ERASURE, STRATA_AUTH_FAILURE_LIMIT, STRATA_SCRUB_RATE_MB, STRATA_SCRUB_INTERVAL_HOURS);",
                 "flags win over the environment, which wins over the file.",
                 "The first start creates the administrator 'admin' and writes its token to DATA/admin.token (mode 0600)."})
 final class ServeCommand implements Callable<Integer> {
@@ -44,6 +45,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--erasure", paramLabel = "K+M", description = "Data and parity shards per stripe with --chunk-dirs (default 4+2).")
     String erasure;
 
+    @Option(names = "--scrub-rate-mb", paramLabel = "MB/S",
+            description = "Read budget of the background scrubber in MB/s (default 50; 0: no background scrub).")
+    Double scrubRateMb;
+
+    @Option(names = "--scrub-interval-hours", paramLabel = "H",
+            description = "A background scrub pass starts this long after the last complete one (default 24).")
+    Double scrubIntervalHours;
+
     @Option(names = "--auth-failure-limit", paramLabel = "N",
             description = "Failed authentications per client address per minute before it is refused with 429 (default 20).")
     Integer authFailureLimit;
@@ -60,6 +69,8 @@ final class ServeCommand implements Callable<Integer> {
         if (chunkDirs != null) flags.put("chunk_dirs", chunkDirs);
         if (erasure != null) flags.put("erasure", erasure);
         if (authFailureLimit != null) flags.put("auth_failure_limit", authFailureLimit.toString());
+        if (scrubRateMb != null) flags.put("scrub_rate_mb", scrubRateMb.toString());
+        if (scrubIntervalHours != null) flags.put("scrub_interval_hours", scrubIntervalHours.toString());
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
         ApiServer server;
@@ -68,6 +79,7 @@ final class ServeCommand implements Callable<Integer> {
                     "First start: created the server administrator 'admin'. Its token is in %s (readable only by you).%n"
                             + "Sign in with:  strata login --token-file %s%n", f, f));
             strata.startBackgroundWork(java.time.Duration.ofSeconds(30));
+            strata.startBackgroundScrub(cfg.scrubRateMb(), java.time.Duration.ofSeconds(Math.round(cfg.scrubIntervalHours() * 3600)));
             server = new ApiServer(strata).start(cfg.bind(), cfg.port());
         } catch (RuntimeException e) {
             strata.close();

@@ -21,14 +21,19 @@ import java.util.Properties;
  * @param chunkDirs  empty: chunks in local packs under DATA/chunks; else an erasure-coded store over these
  *                   directories (one per disk), {@code erasureData}+{@code erasureParity} shards per stripe
  * @param authFailureLimit failed authentications per client address per minute before it is refused (429)
+ * @param scrubRateMb the background scrubber's read budget in MB/s (10⁶ bytes); 0 turns the background pass off
+ * @param scrubIntervalHours a background pass starts this long after the start of the last complete one
  */
 public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
-                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit) {
+                           java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit,
+                           double scrubRateMb, double scrubIntervalHours) {
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_PORT = 8470;
     public static final Path DEFAULT_DATA = Path.of("strata-data");
     public static final long DEFAULT_PACK_SIZE = 32L << 20;
     public static final int DEFAULT_AUTH_FAILURE_LIMIT = 20;
+    public static final double DEFAULT_SCRUB_RATE_MB = 50;
+    public static final double DEFAULT_SCRUB_INTERVAL_HOURS = 24;
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -44,11 +49,18 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         if (authFailureLimit < 1) {
             throw new InvalidInputException("auth failure limit must be at least 1");
         }
+        if (!(scrubRateMb >= 0) || Double.isInfinite(scrubRateMb)) {
+            throw new InvalidInputException("scrub rate must be a number of MB/s, 0 or more (0: no background scrub)");
+        }
+        if (!(scrubIntervalHours > 0) || Double.isInfinite(scrubIntervalHours)) {
+            throw new InvalidInputException("scrub interval must be a positive number of hours");
+        }
     }
 
     /** The settings of the embedded default: loopback, local packs. */
     public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes) {
-        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2, DEFAULT_AUTH_FAILURE_LIMIT);
+        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2, DEFAULT_AUTH_FAILURE_LIMIT,
+                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS);
     }
 
     public Path chunkDir() {
@@ -56,8 +68,9 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
     }
 
     /**
-     * Resolves settings from flags (keys: bind, port, data, catalog, pack_size, config; null
-     * values are absent), the environment and the config file.
+     * Resolves settings from flags (keys: bind, port, data, catalog, pack_size, chunk_dirs, erasure,
+     * auth_failure_limit, scrub_rate_mb, scrub_interval_hours, config; null values are absent), the
+     * environment and the config file.
      */
     public static ServerConfig resolve(Map<String, String> flags, Map<String, String> env) {
         String data = first(flags.get("data"), env.get("STRATA_DATA"), null);
@@ -89,6 +102,10 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         String code = first(flags.get("erasure"), env.get("STRATA_ERASURE"), file.getProperty("erasure", "4+2"));
         String authLimit = first(flags.get("auth_failure_limit"), env.get("STRATA_AUTH_FAILURE_LIMIT"),
                 file.getProperty("auth_failure_limit", Integer.toString(DEFAULT_AUTH_FAILURE_LIMIT)));
+        String scrubRate = first(flags.get("scrub_rate_mb"), env.get("STRATA_SCRUB_RATE_MB"),
+                file.getProperty("scrub_rate_mb", Double.toString(DEFAULT_SCRUB_RATE_MB)));
+        String scrubInterval = first(flags.get("scrub_interval_hours"), env.get("STRATA_SCRUB_INTERVAL_HOURS"),
+                file.getProperty("scrub_interval_hours", Double.toString(DEFAULT_SCRUB_INTERVAL_HOURS)));
         java.util.List<Path> chunkDirs = new java.util.ArrayList<>();
         if (dirs != null && !dirs.isBlank()) {
             for (String d : dirs.split(",")) {
@@ -103,9 +120,11 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
                 throw new NumberFormatException("erasure must be K+M, e.g. 4+2, got " + code);
             }
             return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack), chunkDirs,
-                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()));
+                    Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()),
+                    Double.parseDouble(scrubRate.trim()), Double.parseDouble(scrubInterval.trim()));
         } catch (NumberFormatException e) {
-            throw new InvalidInputException("port, pack_size, erasure (K+M) and auth_failure_limit must be numbers: " + e.getMessage());
+            throw new InvalidInputException("port, pack_size, erasure (K+M), auth_failure_limit, scrub_rate_mb and scrub_interval_hours must be numbers: "
+                    + e.getMessage());
         }
     }
 

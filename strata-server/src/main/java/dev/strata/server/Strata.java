@@ -11,7 +11,9 @@ import dev.strata.service.Compactor;
 import dev.strata.service.ContentReader;
 import dev.strata.service.GarbageCollector;
 import dev.strata.service.Queries;
+import dev.strata.service.Fsck;
 import dev.strata.service.Repositories;
+import dev.strata.service.Scrubber;
 import dev.strata.service.Uploads;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -32,6 +34,8 @@ public final class Strata implements AutoCloseable {
     private final Compactor compactor;
     private final AccessControl access;
     private final AuditLog audit;
+    private final Scrubber scrubber;
+    private final Fsck fsck;
     private final Path dataDir;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile Thread background;
@@ -56,6 +60,8 @@ public final class Strata implements AutoCloseable {
         this.compactor = new Compactor(store, uploads);
         this.access = new AccessControl(repos, clock, authFailureLimit, java.time.Duration.ofMinutes(1));
         this.audit = new AuditLog(catalog, dataDir == null ? null : dataDir.resolve("audit.head"), clock);
+        this.scrubber = new Scrubber(store, uploads, dataDir == null ? null : dataDir.resolve("scrub.json"));
+        this.fsck = new Fsck(catalog, store, uploads);
     }
 
     public AccessControl access() {
@@ -110,6 +116,22 @@ public final class Strata implements AutoCloseable {
 
     public Compactor compactor() {
         return compactor;
+    }
+
+    /**
+     * Starts the background scrubber: a pass at {@code rateMb} MB/s once per {@code interval}
+     * (0 MB/s: none; {@link Scrubber}).
+     */
+    public void startBackgroundScrub(double rateMb, java.time.Duration interval) {
+        scrubber.startBackground(rateMb, interval);
+    }
+
+    public Scrubber scrubber() {
+        return scrubber;
+    }
+
+    public Fsck fsck() {
+        return fsck;
     }
 
     /** Opens the data directory and catalog named by {@code config}; fails clearly if they are unusable. */
@@ -200,6 +222,7 @@ public final class Strata implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        scrubber.close();
         try {
             audit.close();
             catalog.close();
