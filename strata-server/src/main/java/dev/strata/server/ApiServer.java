@@ -588,6 +588,7 @@ public final class ApiServer implements AutoCloseable {
         });
 
         AccessRoutes.register(this, strata);
+        DurabilityRoutes.register(this, strata);
     }
 
     // ---- downloads with Range
