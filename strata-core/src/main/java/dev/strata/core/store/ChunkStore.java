@@ -77,8 +77,9 @@ public interface ChunkStore extends Closeable {
     void deletePack(String packId);
 
     /**
-     * Verifies every stored byte of every chunk (a snapshot of {@link #list} taken at the start) at
-     * the rate {@code options} allow, and rewrites what the store's redundancy can rebuild: damaged
+     * Verifies every stored byte of every chunk (a snapshot of {@link #list} taken at the start)
+     * against the checksums that cover it, at the rate {@code options} allow (a store may also decode
+     * chunks and check their ids), and rewrites what the store's redundancy can rebuild: damaged
      * or missing pieces of a chunk that still has enough intact ones are written again durably
      * (temporary file, fsync, rename), only after the rebuilt chunk was verified against its id, and
      * only over pieces found damaged, so a scrub never makes a chunk worse. Chunks deleted or moved

@@ -311,21 +311,6 @@ public abstract class ChunkStoreConformanceTest {
     }
 
     @Test
-    void scrubReportsAChunkStoredUnderAWrongIdAsUnrecoverable() {
-        putMany(5, 3000);
-        TestChunks a = TestChunks.random(random, 500);
-        TestChunks b = TestChunks.random(random, 500);
-        store.put(a.id(), b.encoded()); // a buggy caller, as above
-        ScrubReport r = store.scrub(ScrubOptions.unlimited());
-        assertEquals(6, r.chunksChecked());
-        assertEquals(1, r.chunksUnrecoverable(), r.toString());
-        assertEquals(a.id(), r.unrecoverable().get(0).chunk());
-        assertTrue(r.unrecoverable().get(0).reason().contains(b.id().hex()), r.unrecoverable().get(0).reason());
-        assertFalse(r.clean());
-        assertThrows(CorruptDataException.class, () -> store.get(a.id()), "never repaired into wrong bytes");
-    }
-
-    @Test
     void scrubKeepsToItsRate() {
         putMany(30, 8000);
         store.flush();

@@ -245,6 +245,24 @@ class ErasureCodedScrubTest {
     }
 
     @Test
+    void aStripeRebuiltToTheWrongIdIsNeverWrittenBack() throws IOException {
+        TestChunks a = TestChunks.random(random, 4000);
+        TestChunks b = TestChunks.random(random, 4000);
+        store.put(a.id(), b.encoded()); // a buggy caller: the contract says the id was verified
+        store.flush();
+        assertEquals(0, store.scrub(ScrubOptions.unlimited()).damaged(), "intact shards: checksums only (fsck checks ids)");
+        Path lost = shard(dir, a.id(), 2);
+        Files.delete(lost);
+        ScrubReport r = store.scrub(ScrubOptions.unlimited());
+        assertEquals(1, r.damaged());
+        assertEquals(0, r.repaired());
+        assertEquals(1, r.chunksUnrecoverable());
+        assertTrue(r.unrecoverable().get(0).reason().contains("fails its id check"), r.unrecoverable().get(0).reason());
+        assertFalse(Files.exists(lost), "nothing written from a stripe that does not decode to its id");
+        assertThrows(CorruptDataException.class, () -> store.get(a.id()));
+    }
+
+    @Test
     void aScrubRacingRepacksReportsNoFalseDamage() throws Exception {
         Set<ContentHash> keep = new HashSet<>();
         for (int i = 0; i < chunks.size(); i += 2) {

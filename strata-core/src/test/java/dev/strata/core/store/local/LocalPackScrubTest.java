@@ -113,6 +113,19 @@ class LocalPackScrubTest {
     }
 
     @Test
+    void aChunkStoredUnderAWrongIdIsUnrecoverable() {
+        TestChunks a = TestChunks.random(random, 500);
+        TestChunks b = TestChunks.random(random, 500);
+        store.put(a.id(), b.encoded()); // a buggy caller: the contract says the id was verified
+        ScrubReport r = store.scrub(ScrubOptions.unlimited());
+        assertEquals(chunks.size() + 1, r.chunksChecked());
+        assertEquals(1, r.chunksUnrecoverable(), r.toString());
+        assertEquals(a.id(), r.unrecoverable().get(0).chunk());
+        assertTrue(r.unrecoverable().get(0).reason().contains(b.id().hex()), r.unrecoverable().get(0).reason());
+        assertThrows(CorruptDataException.class, () -> store.get(a.id()));
+    }
+
+    @Test
     void aDamagedFooterIsPackDamageNotChunkDamage() throws IOException {
         PackInfo sealed = store.packs().stream().filter(PackInfo::sealed).findFirst().orElseThrow();
         Path f = packFile(sealed.packId());
