@@ -17,6 +17,11 @@ import java.util.function.Supplier;
 public final class ScrubRun {
     /** Unused budget carried over at most this long: a short burst after a pause, never more. */
     private static final long BURST_NANOS = 100_000_000L;
+    /**
+     * Debt below this is carried, not slept off: a pass sleeps in steps of at least 20 ms (about 50
+     * wake-ups a second) rather than after every chunk (hundreds), which preempt foreground threads.
+     */
+    private static final long MIN_SLEEP_NANOS = 20_000_000L;
     /** Sleeps are sliced so that a stop signal is seen within this. */
     private static final long SLEEP_SLICE_NANOS = 200_000_000L;
 
@@ -86,6 +91,9 @@ public final class ScrubRun {
         }
         long now = System.nanoTime();
         paidUntil = Math.max(paidUntil, now - BURST_NANOS) + (long) (bytes * 1e9 / rate);
+        if (paidUntil - now < MIN_SLEEP_NANOS) {
+            return;
+        }
         while (paidUntil - now > 0 && keepGoing()) {
             long nanos = Math.min(paidUntil - now, SLEEP_SLICE_NANOS);
             try {
