@@ -87,6 +87,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            strata.scrubber().close(); // a running pass stops at its next chunk, so no request waits for it
             server.close();
             strata.close();
             stopped.countDown();

@@ -60,9 +60,9 @@ public final class Scrubber implements AutoCloseable {
     private final Path stateFile;
     private final Instant startedAt = Instant.now();
     private final Duration firstDelay;
-    /** One pass at a time; a manual pass sets {@link #preempt} to stop a background one first. */
+    /** One pass at a time; passes asked for now count themselves in {@link #wanted} to stop a background one first. */
     private final ReentrantLock passLock = new ReentrantLock();
-    private volatile boolean preempt;
+    private final java.util.concurrent.atomic.AtomicInteger wanted = new java.util.concurrent.atomic.AtomicInteger();
     private volatile boolean closing;
     private volatile Pass current;
     private volatile Pass last;
@@ -113,10 +113,10 @@ public final class Scrubber implements AutoCloseable {
     }
 
     private Pass exclusive(Trigger trigger, double rateMb, java.util.function.Function<ScrubOptions, ScrubReport> pass) {
-        preempt = true;
+        wanted.incrementAndGet();
         passLock.lock();
         try {
-            preempt = false;
+            wanted.decrementAndGet();
             return runPass(trigger, rateMb, pass, () -> !closing);
         } finally {
             passLock.unlock();
@@ -199,17 +199,19 @@ public final class Scrubber implements AutoCloseable {
                     Thread.sleep(Math.min(wait, 60_000)); // re-read: a manual pass may have moved the schedule
                     continue;
                 }
-                if (!passLock.tryLock()) {
-                    Thread.sleep(1_000); // a manual pass is running; it counts as this one if it completes
+                // A pass asked for now, waiting or running: wait; it counts as this one if it completes.
+                if (wanted.get() > 0 || !passLock.tryLock()) {
+                    Thread.sleep(1_000);
                     continue;
                 }
+                Pass p;
                 try {
-                    Pass p = runPass(Trigger.BACKGROUND, backgroundRateMb, store::scrub, () -> !preempt && !closing);
-                    if (!p.report().complete()) {
-                        Thread.sleep(1_000);
-                    }
+                    p = runPass(Trigger.BACKGROUND, backgroundRateMb, store::scrub, () -> wanted.get() == 0 && !closing);
                 } finally {
                     passLock.unlock();
+                }
+                if (!p.report().complete()) {
+                    Thread.sleep(1_000); // gave way: the pass asked for takes the lock now
                 }
             } catch (InterruptedException e) {
                 return;
