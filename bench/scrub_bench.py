@@ -8,10 +8,10 @@ has nothing left to do while we measure). Then:
 
   1. `strata scrub --json` (unlimited) REPS times: MB/s = bytes read from disk (`bytes_checked`,
      parity shards included) / the pass's `elapsed_ms`. The data was just written and is in the page
-     cache (we never drop caches), so this is the verification cost (CRC32C, decode, chunk id hash,
-     RS reads) rather than the disk's speed.
-  2. `strata pull`, PULLS pairs: one pull without a scrub, one while `strata scrub --rate-mb RATE`
-     runs on the server (two passes requested back to back, so it runs without a gap; a sample
+     cache (we never drop caches), so this is the verification cost (CRC32C of every shard or entry;
+     for local packs also decoding and the chunk id) rather than the disk's speed.
+  2. `strata pull`, PULLS pairs: one pull without a scrub, one while a scrub at RATE MB/s
+     (`POST /api/v1/admin/scrub?rate_mb=RATE`, what `strata scrub --rate-mb` sends) runs on the server (two passes requested back to back, so it runs without a gap; a sample
      counts only if a pass still ran when the pull ended). Interleaved, so drift in the machine hits
      both sides. Slowdown = median with scrub / median without - 1. Goal: at most 10 %. Each pull is
      timed from process start to exit + sync (as in transfer_bench.py) into a fresh directory, after
