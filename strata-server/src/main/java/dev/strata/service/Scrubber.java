@@ -94,7 +94,7 @@ public final class Scrubber implements AutoCloseable {
     /** A pass now at {@code rateMb} MB/s (0: as fast as the disks go); stops a background pass first. */
     public Pass runNow(double rateMb) {
         requireRate(rateMb);
-        return exclusive(Trigger.MANUAL, rateMb, opts -> store.scrub(opts));
+        return exclusive(Trigger.MANUAL, rateMb, true, opts -> store.scrub(opts));
     }
 
     /**
@@ -108,32 +108,37 @@ public final class Scrubber implements AutoCloseable {
             throw new InvalidInputException("this server keeps chunks in local packs (one copy): there is no directory to rebuild;"
                     + " erasure coding over several directories needs --chunk-dirs");
         }
-        return exclusive(Trigger.REPAIR, 0, opts -> dir != null && store instanceof ErasureCodedChunkStore ec
+        return exclusive(Trigger.REPAIR, 0, dir == null, opts -> dir != null && store instanceof ErasureCodedChunkStore ec
                 ? ec.rebuild(dir, opts) : store.scrub(opts));
     }
 
-    private Pass exclusive(Trigger trigger, double rateMb, java.util.function.Function<ScrubOptions, ScrubReport> pass) {
+    private Pass exclusive(Trigger trigger, double rateMb, boolean everything,
+                           java.util.function.Function<ScrubOptions, ScrubReport> pass) {
         wanted.incrementAndGet();
         passLock.lock();
         try {
             wanted.decrementAndGet();
-            return runPass(trigger, rateMb, pass, () -> !closing);
+            return runPass(trigger, rateMb, everything, pass, () -> !closing);
         } finally {
             passLock.unlock();
         }
     }
 
-    /** Runs one pass holding passLock. */
-    private Pass runPass(Trigger trigger, double rateMb, java.util.function.Function<ScrubOptions, ScrubReport> pass,
-                         java.util.function.BooleanSupplier keepGoing) {
-        ScrubOptions opts = new ScrubOptions(Math.round(rateMb * 1e6), keepGoing,
+    /**
+     * Runs one pass holding passLock; {@code everything}: it covers the whole store, so once complete
+     * it counts for the background schedule (a rebuild of one directory does not).
+     */
+    private Pass runPass(Trigger trigger, double rateMb, boolean everything,
+                         java.util.function.Function<ScrubOptions, ScrubReport> pass, java.util.function.BooleanSupplier keepGoing) {
+        long bytesPerSecond = rateMb == 0 ? 0 : Math.max(1, Math.round(rateMb * 1e6));
+        ScrubOptions opts = new ScrubOptions(bytesPerSecond, keepGoing,
                 r -> current = new Pass(trigger, rateMb, r, null), uploads.gcLock().readLock());
         try {
             ScrubReport r = pass.apply(opts);
             Pass done = new Pass(trigger, rateMb, r, Instant.now());
             last = done;
             lastFailure = null;
-            if (r.complete()) {
+            if (r.complete() && everything) {
                 lastCompleteStart = r.startedAt();
             }
             saveState();
@@ -206,7 +211,7 @@ public final class Scrubber implements AutoCloseable {
                 }
                 Pass p;
                 try {
-                    p = runPass(Trigger.BACKGROUND, backgroundRateMb, store::scrub, () -> wanted.get() == 0 && !closing);
+                    p = runPass(Trigger.BACKGROUND, backgroundRateMb, true, store::scrub, () -> wanted.get() == 0 && !closing);
                 } finally {
                     passLock.unlock();
                 }
