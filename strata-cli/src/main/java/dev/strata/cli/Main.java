@@ -5,7 +5,8 @@ import picocli.CommandLine.Command;
 
 /**
  * The {@code strata} command line. Exit status: 0 success, 1 error, 2 usage, 3 not found,
- * 4 conflict, 5 server unreachable, 6 not signed in or not allowed, 7 audit trail broken ({@code strata audit verify}).
+ * 4 conflict, 5 server unreachable, 6 not signed in or not allowed, 7 audit trail broken ({@code strata audit verify});
+ * {@code strata scrub}, {@code fsck} and {@code repair} exit 1 when they leave damage on disk.
  */
 @Command(name = "strata", mixinStandardHelpOptions = true, version = "strata 0.1.0",
         description = {"Versioned, deduplicated storage for models, checkpoints and training data.", "",
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, LoginCommand.class, LogoutCommand.class, WhoamiCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
                 CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
                 FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
+                ScrubCommand.class, FsckCommand.class, RepairCommand.class,
                 UserCommand.class, GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
                 AuditCommand.class, ReplicationCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

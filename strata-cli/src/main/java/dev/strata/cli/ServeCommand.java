@@ -14,9 +14,10 @@ import picocli.CommandLine.Option;
         description = {"Run a Strata server in the foreground.", "",
                 "Defaults: data in ./strata-data, embedded SQLite catalog in DATA/catalog.db, listening on 127.0.0.1:8470.",
                 "Settings also come from a config file (--config, else DATA/strata.conf: keys bind, port, data, catalog,",
-                "pack_size, chunk_dirs, erasure, auth_failure_limit, replica_url, replica_token_file) and environment variables",
-                "(STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG, STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE,",
-                "STRATA_AUTH_FAILURE_LIMIT, STRATA_REPLICA_URL, STRATA_REPLICA_TOKEN_FILE);",
+                "pack_size, chunk_dirs, erasure, auth_failure_limit, scrub_rate_mb, scrub_interval_hours, replica_url,",
+                "replica_token_file) and environment variables (STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG,",
+                "STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE, STRATA_AUTH_FAILURE_LIMIT, STRATA_SCRUB_RATE_MB,",
+                "STRATA_SCRUB_INTERVAL_HOURS, STRATA_REPLICA_URL, STRATA_REPLICA_TOKEN_FILE);",
                 "flags win over the environment, which wins over the file.",
                 "The first start creates the administrator 'admin' and writes its token to DATA/admin.token (mode 0600)."})
 final class ServeCommand implements Callable<Integer> {
@@ -45,6 +46,14 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--erasure", paramLabel = "K+M", description = "Data and parity shards per stripe with --chunk-dirs (default 4+2).")
     String erasure;
 
+    @Option(names = "--scrub-rate-mb", paramLabel = "MB/S",
+            description = "Read budget of the background scrubber in MB/s (default 50; 0: no background scrub).")
+    Double scrubRateMb;
+
+    @Option(names = "--scrub-interval-hours", paramLabel = "H",
+            description = "A background scrub pass starts this long after the last complete one (default 24).")
+    Double scrubIntervalHours;
+
     @Option(names = "--auth-failure-limit", paramLabel = "N",
             description = "Failed authentications per client address per minute before it is refused with 429 (default 20).")
     Integer authFailureLimit;
@@ -71,6 +80,8 @@ final class ServeCommand implements Callable<Integer> {
         if (authFailureLimit != null) flags.put("auth_failure_limit", authFailureLimit.toString());
         if (replicaUrl != null) flags.put("replica_url", replicaUrl);
         if (replicaTokenFile != null) flags.put("replica_token_file", replicaTokenFile);
+        if (scrubRateMb != null) flags.put("scrub_rate_mb", scrubRateMb.toString());
+        if (scrubIntervalHours != null) flags.put("scrub_interval_hours", scrubIntervalHours.toString());
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
         ApiServer server;
@@ -79,6 +90,7 @@ final class ServeCommand implements Callable<Integer> {
                     "First start: created the server administrator 'admin'. Its token is in %s (readable only by you).%n"
                             + "Sign in with:  strata login --token-file %s%n", f, f));
             strata.startBackgroundWork(java.time.Duration.ofSeconds(30));
+            strata.startBackgroundScrub(cfg.scrubRateMb(), java.time.Duration.ofSeconds(Math.round(cfg.scrubIntervalHours() * 3600)));
             server = new ApiServer(strata).start(cfg.bind(), cfg.port());
         } catch (RuntimeException e) {
             strata.close();
@@ -86,6 +98,7 @@ final class ServeCommand implements Callable<Integer> {
         }
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            strata.scrubber().close(); // a running pass stops at its next chunk, so no request waits for it
             server.close();
             strata.close();
             stopped.countDown();

@@ -80,6 +80,7 @@ final class CliRunner {
             Map.entry("grant", Set.of("create", "list", "revoke")),
             Map.entry("audit", Set.of("verify")),
             Map.entry("replication", Set.of("status")), Map.entry("drill", Set.of()),
+            Map.entry("scrub", Set.of("status")),
             Map.entry("serve", Set.of()), Map.entry("login", Set.of()),
             Map.entry("logout", Set.of()), Map.entry("whoami", Set.of()),
             Map.entry("push", Set.of()), Map.entry("pull", Set.of()),
@@ -87,7 +88,8 @@ final class CliRunner {
             Map.entry("log", Set.of()), Map.entry("show", Set.of()),
             Map.entry("find", Set.of()), Map.entry("lineage", Set.of()),
             Map.entry("diff", Set.of()), Map.entry("stats", Set.of()),
-            Map.entry("gc", Set.of()), Map.entry("compact", Set.of()));
+            Map.entry("gc", Set.of()), Map.entry("compact", Set.of()),
+            Map.entry("fsck", Set.of()), Map.entry("repair", Set.of()));
 
     /** Whether {@code word} is a command (command null) or a subcommand of {@code command}. */
     static boolean isCommandWord(String command, String word) {

@@ -595,6 +595,7 @@ public final class ApiServer implements AutoCloseable {
 
         AccessRoutes.register(this, strata);
         ReplicationRoutes.register(this, strata);
+        DurabilityRoutes.register(this, strata);
     }
 
     // ---- downloads with Range

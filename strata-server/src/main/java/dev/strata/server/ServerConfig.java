@@ -21,17 +21,21 @@ import java.util.Properties;
  * @param chunkDirs  empty: chunks in local packs under DATA/chunks; else an erasure-coded store over these
  *                   directories (one per disk), {@code erasureData}+{@code erasureParity} shards per stripe
  * @param authFailureLimit failed authentications per client address per minute before it is refused (429)
+ * @param scrubRateMb the background scrubber's read budget in MB/s (10⁶ bytes); 0 turns the background pass off
+ * @param scrubIntervalHours a background pass starts this long after the start of the last complete one
  * @param replicaUrl the server this one replicates to (docs/decisions/0013-replication.md); null: none
  * @param replicaTokenFile a file holding an admin token of the replica; required with {@code replicaUrl}
  */
 public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
                            java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit,
-                           String replicaUrl, Path replicaTokenFile) {
+                           double scrubRateMb, double scrubIntervalHours, String replicaUrl, Path replicaTokenFile) {
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_PORT = 8470;
     public static final Path DEFAULT_DATA = Path.of("strata-data");
     public static final long DEFAULT_PACK_SIZE = 32L << 20;
     public static final int DEFAULT_AUTH_FAILURE_LIMIT = 20;
+    public static final double DEFAULT_SCRUB_RATE_MB = 50;
+    public static final double DEFAULT_SCRUB_INTERVAL_HOURS = 24;
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -47,6 +51,12 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         if (authFailureLimit < 1) {
             throw new InvalidInputException("auth failure limit must be at least 1");
         }
+        if (!(scrubRateMb >= 0) || Double.isInfinite(scrubRateMb)) {
+            throw new InvalidInputException("scrub rate must be a number of MB/s, 0 or more (0: no background scrub)");
+        }
+        if (!(scrubIntervalHours > 0) || Double.isInfinite(scrubIntervalHours)) {
+            throw new InvalidInputException("scrub interval must be a positive number of hours");
+        }
         if (replicaUrl != null && replicaUrl.isBlank()) {
             replicaUrl = null;
         }
@@ -61,12 +71,14 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
     /** Settings without a replica. */
     public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
                         java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit) {
-        this(bind, port, dataDir, catalogUrl, packSizeBytes, chunkDirs, erasureData, erasureParity, authFailureLimit, null, null);
+        this(bind, port, dataDir, catalogUrl, packSizeBytes, chunkDirs, erasureData, erasureParity, authFailureLimit,
+                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS, null, null);
     }
 
     /** The settings of the embedded default: loopback, local packs. */
     public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes) {
-        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2, DEFAULT_AUTH_FAILURE_LIMIT);
+        this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2, DEFAULT_AUTH_FAILURE_LIMIT,
+                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS, null, null);
     }
 
     public Path chunkDir() {
@@ -75,7 +87,8 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
 
     /**
      * Resolves settings from flags (keys: bind, port, data, catalog, pack_size, chunk_dirs, erasure,
-     * auth_failure_limit, replica_url, replica_token_file, config; null values are absent), the
+     * auth_failure_limit, scrub_rate_mb, scrub_interval_hours, replica_url, replica_token_file, config;
+     * null values are absent), the
      * environment and the config file.
      */
     public static ServerConfig resolve(Map<String, String> flags, Map<String, String> env) {
@@ -108,6 +121,10 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         String code = first(flags.get("erasure"), env.get("STRATA_ERASURE"), file.getProperty("erasure", "4+2"));
         String authLimit = first(flags.get("auth_failure_limit"), env.get("STRATA_AUTH_FAILURE_LIMIT"),
                 file.getProperty("auth_failure_limit", Integer.toString(DEFAULT_AUTH_FAILURE_LIMIT)));
+        String scrubRate = first(flags.get("scrub_rate_mb"), env.get("STRATA_SCRUB_RATE_MB"),
+                file.getProperty("scrub_rate_mb", Double.toString(DEFAULT_SCRUB_RATE_MB)));
+        String scrubInterval = first(flags.get("scrub_interval_hours"), env.get("STRATA_SCRUB_INTERVAL_HOURS"),
+                file.getProperty("scrub_interval_hours", Double.toString(DEFAULT_SCRUB_INTERVAL_HOURS)));
         String replicaUrl = first(flags.get("replica_url"), env.get("STRATA_REPLICA_URL"), file.getProperty("replica_url"));
         String replicaToken = first(flags.get("replica_token_file"), env.get("STRATA_REPLICA_TOKEN_FILE"), file.getProperty("replica_token_file"));
         java.util.List<Path> chunkDirs = new java.util.ArrayList<>();
@@ -125,9 +142,11 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
             }
             return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack), chunkDirs,
                     Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()),
+                    Double.parseDouble(scrubRate.trim()), Double.parseDouble(scrubInterval.trim()),
                     replicaUrl == null ? null : replicaUrl.strip(), replicaToken == null || replicaToken.isBlank() ? null : Path.of(replicaToken.strip()));
         } catch (NumberFormatException e) {
-            throw new InvalidInputException("port, pack_size, erasure (K+M) and auth_failure_limit must be numbers: " + e.getMessage());
+            throw new InvalidInputException("port, pack_size, erasure (K+M), auth_failure_limit, scrub_rate_mb and scrub_interval_hours must be numbers: "
+                    + e.getMessage());
         }
     }
 

@@ -13,7 +13,9 @@ import dev.strata.service.GarbageCollector;
 import dev.strata.service.Queries;
 import dev.strata.service.ReplicaWrites;
 import dev.strata.service.Replicator;
+import dev.strata.service.Fsck;
 import dev.strata.service.Repositories;
+import dev.strata.service.Scrubber;
 import dev.strata.service.Uploads;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -36,6 +38,8 @@ public final class Strata implements AutoCloseable {
     private final AuditLog audit;
     private final ReplicaWrites replicaWrites;
     private volatile Replicator replicator;
+    private final Scrubber scrubber;
+    private final Fsck fsck;
     private final Path dataDir;
     private volatile long lastActivityNanos = System.nanoTime();
     private volatile Thread background;
@@ -61,6 +65,8 @@ public final class Strata implements AutoCloseable {
         this.access = new AccessControl(repos, clock, authFailureLimit, java.time.Duration.ofMinutes(1));
         this.audit = new AuditLog(catalog, dataDir == null ? null : dataDir.resolve("audit.head"), clock);
         this.replicaWrites = new ReplicaWrites(repos, store, uploads);
+        this.scrubber = new Scrubber(store, uploads, dataDir == null ? null : dataDir.resolve("scrub.json"));
+        this.fsck = new Fsck(catalog, store, uploads);
     }
 
     /** Applies what a primary replicates to this server. */
@@ -140,6 +146,22 @@ public final class Strata implements AutoCloseable {
 
     public Compactor compactor() {
         return compactor;
+    }
+
+    /**
+     * Starts the background scrubber: a pass at {@code rateMb} MB/s once per {@code interval}
+     * (0 MB/s: none; {@link Scrubber}).
+     */
+    public void startBackgroundScrub(double rateMb, java.time.Duration interval) {
+        scrubber.startBackground(rateMb, interval);
+    }
+
+    public Scrubber scrubber() {
+        return scrubber;
+    }
+
+    public Fsck fsck() {
+        return fsck;
     }
 
     /** Opens the data directory and catalog named by {@code config}; fails clearly if they are unusable. */
@@ -240,6 +262,7 @@ public final class Strata implements AutoCloseable {
                 Thread.currentThread().interrupt();
             }
         }
+        scrubber.close();
         try {
             audit.close();
             catalog.close();

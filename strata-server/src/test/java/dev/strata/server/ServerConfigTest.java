@@ -64,4 +64,22 @@ class ServerConfigTest {
         assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(
                 Map.of("data", tmp.resolve("x").toString(), "replica_url", "ftp://r", "replica_token_file", "/t"), Map.of()));
     }
+
+    @Test
+    void scrubSettingsComeFromFileEnvironmentAndFlags() throws Exception {
+        ServerConfig d = ServerConfig.resolve(Map.of("data", tmp.toString()), Map.of());
+        assertEquals(50.0, d.scrubRateMb());
+        assertEquals(24.0, d.scrubIntervalHours());
+        Files.writeString(tmp.resolve("strata.conf"), "scrub_rate_mb=20\nscrub_interval_hours=12\n");
+        Map<String, String> flags = new HashMap<>(Map.of("data", tmp.toString()));
+        assertEquals(20.0, ServerConfig.resolve(flags, Map.of()).scrubRateMb());
+        assertEquals(12.0, ServerConfig.resolve(flags, Map.of()).scrubIntervalHours());
+        assertEquals(5.5, ServerConfig.resolve(flags, Map.of("STRATA_SCRUB_RATE_MB", "5.5")).scrubRateMb());
+        assertEquals(1.0, ServerConfig.resolve(flags, Map.of("STRATA_SCRUB_INTERVAL_HOURS", "1")).scrubIntervalHours());
+        flags.put("scrub_rate_mb", "0");
+        assertEquals(0.0, ServerConfig.resolve(flags, Map.of("STRATA_SCRUB_RATE_MB", "5.5")).scrubRateMb(), "0 turns it off");
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("data", tmp.toString(), "scrub_rate_mb", "-1"), Map.of()));
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("data", tmp.toString(), "scrub_rate_mb", "fast"), Map.of()));
+        assertThrows(InvalidInputException.class, () -> ServerConfig.resolve(Map.of("data", tmp.toString(), "scrub_interval_hours", "0"), Map.of()));
+    }
 }

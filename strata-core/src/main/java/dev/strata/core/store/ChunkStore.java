@@ -76,6 +76,48 @@ public interface ChunkStore extends Closeable {
     /** Deletes a whole pack; its chunks disappear from the store. */
     void deletePack(String packId);
 
+    /**
+     * Verifies every stored byte of every chunk (a snapshot of {@link #list} taken at the start)
+     * against the checksums that cover it, at the rate {@code options} allow (a store may also decode
+     * chunks and check their ids), and rewrites what the store's redundancy can rebuild: damaged
+     * or missing pieces of a chunk that still has enough intact ones are written again durably
+     * (temporary file, fsync, rename), only after the rebuilt chunk was verified against its id, and
+     * only over pieces found damaged, so a scrub never makes a chunk worse. Chunks deleted or moved
+     * by a concurrent repack are skipped, not reported.
+     *
+     * <p>This default reads each chunk back with {@link #get} (checksums, decode, id) and repairs
+     * nothing; stores with redundancy or their own layout override it.
+     */
+    default ScrubReport scrub(ScrubOptions options) {
+        List<ChunkInfo> chunks = list();
+        long total = 0;
+        for (ChunkInfo c : chunks) {
+            total += c.encodedLength();
+        }
+        ScrubRun run = new ScrubRun(options, chunks.size(), total);
+        for (ChunkInfo c : chunks) {
+            if (!run.keepGoing()) {
+                break;
+            }
+            run.guarded(() -> {
+                try {
+                    get(c.id());
+                } catch (dev.strata.core.NotFoundException gone) {
+                    return null; // deleted since the snapshot
+                } catch (dev.strata.core.CorruptDataException | dev.strata.core.StorageException e) {
+                    if (exists(c.id())) {
+                        run.chunkDamaged();
+                        run.damaged(c.id(), c.packId(), -1, e.getMessage(), false, null);
+                        run.unrecoverable(c.id(), c.packId(), e.getMessage());
+                    }
+                }
+                return null;
+            });
+            run.checked(c.encodedLength());
+        }
+        return run.finish();
+    }
+
     @Override
     void close();
 }

@@ -289,6 +289,66 @@ public abstract class ChunkStoreConformanceTest {
         assertNotNull(store.packs());
     }
 
+    // ---- scrub
+
+    @Test
+    void scrubOfAHealthyStoreChecksEverythingAndFindsNothing() {
+        List<TestChunks> chunks = putMany(40, 5000);
+        store.flush();
+        List<ScrubReport> progress = new ArrayList<>();
+        ScrubReport r = store.scrub(ScrubOptions.unlimited().withProgress(progress::add));
+        assertTrue(r.complete(), r.toString());
+        assertTrue(r.clean(), r.toString());
+        assertEquals(40, r.chunksTotal());
+        assertEquals(40, r.chunksChecked());
+        long encoded = chunks.stream().mapToLong(c -> c.encoded().data().length).sum();
+        assertTrue(r.bytesChecked() >= encoded, r.bytesChecked() + " bytes read for " + encoded + " encoded bytes");
+        assertEquals(0, r.damaged());
+        assertEquals(0, r.chunksUnrecoverable());
+        assertTrue(r.damage().isEmpty() && r.unrecoverable().isEmpty());
+        assertEquals(r, progress.get(progress.size() - 1), "the last progress call is the final report");
+        chunks.forEach(this::assertStored);
+    }
+
+    @Test
+    void scrubKeepsToItsRate() {
+        putMany(30, 8000);
+        store.flush();
+        long bytes = store.scrub(ScrubOptions.unlimited()).bytesChecked();
+        long started = System.nanoTime();
+        ScrubReport r = store.scrub(ScrubOptions.atRate(bytes * 4)); // a quarter of a second's budget
+        long millis = (System.nanoTime() - started) / 1_000_000;
+        assertTrue(r.complete() && r.clean(), r.toString());
+        assertTrue(millis >= 140, "read " + bytes + " bytes at " + (bytes * 4) + " B/s in " + millis + " ms");
+        assertTrue(millis < 5_000, millis + " ms");
+    }
+
+    @Test
+    void scrubStopsWhenAskedAndHoldsItsGuard() {
+        putMany(40, 2000);
+        AtomicInteger locks = new AtomicInteger();
+        java.util.concurrent.locks.ReentrantLock inner = new java.util.concurrent.locks.ReentrantLock();
+        java.util.concurrent.locks.Lock guard = new java.util.concurrent.locks.Lock() {
+            public void lock() { locks.incrementAndGet(); inner.lock(); }
+            public void lockInterruptibly() throws InterruptedException { locks.incrementAndGet(); inner.lockInterruptibly(); }
+            public boolean tryLock() { return inner.tryLock(); }
+            public boolean tryLock(long t, java.util.concurrent.TimeUnit u) throws InterruptedException { return inner.tryLock(t, u); }
+            public void unlock() { inner.unlock(); }
+            public java.util.concurrent.locks.Condition newCondition() { return inner.newCondition(); }
+        };
+        ScrubReport all = store.scrub(ScrubOptions.unlimited().withGuard(guard));
+        assertTrue(all.complete());
+        assertTrue(locks.get() >= 40, "guard taken " + locks.get() + " times for 40 chunks");
+        assertFalse(inner.isLocked());
+        AtomicInteger asked = new AtomicInteger();
+        ScrubReport some = store.scrub(ScrubOptions.unlimited().withKeepGoing(() -> asked.incrementAndGet() <= 6));
+        assertFalse(some.complete());
+        assertTrue(some.chunksChecked() < 40, some.toString());
+        ScrubReport none = store.scrub(ScrubOptions.unlimited().withKeepGoing(() -> false));
+        assertFalse(none.complete());
+        assertEquals(0, none.chunksChecked());
+    }
+
     private static Set<ContentHash> ids(List<TestChunks> chunks) {
         Map<ContentHash, TestChunks> m = new HashMap<>();
         chunks.forEach(c -> m.put(c.id(), c));

@@ -17,7 +17,7 @@ import java.util.function.Predicate;
  */
 public final class FaultyChunkStore implements ChunkStore {
     /** The operations a fault can be injected into. GET covers get and getEncoded. */
-    public enum Op { PUT, GET, FLUSH, REPACK, DELETE_PACK }
+    public enum Op { PUT, GET, FLUSH, REPACK, DELETE_PACK, SCRUB }
 
     private final ChunkStore delegate;
     private final Set<Op> failing = ConcurrentHashMap.newKeySet();
@@ -107,6 +107,13 @@ public final class FaultyChunkStore implements ChunkStore {
     public void deletePack(String packId) {
         check(Op.DELETE_PACK);
         delegate.deletePack(packId);
+    }
+
+    /** The delegate's own scrub (with its repairs); {@link Op#SCRUB} fails it before it starts. */
+    @Override
+    public ScrubReport scrub(ScrubOptions options) {
+        check(Op.SCRUB);
+        return delegate.scrub(options);
     }
 
     @Override

@@ -1,0 +1,117 @@
+package dev.strata.server;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.core.ContentHash;
+import dev.strata.core.InvalidInputException;
+import dev.strata.service.Fsck;
+import dev.strata.service.Scrubber;
+import io.javalin.http.HandlerType;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+
+/**
+ * Scrub, fsck and repair (docs/api.md, "Durability"): server administrators only, registered
+ * through {@link ApiServer#route} like every route.
+ */
+final class DurabilityRoutes {
+    private final Strata strata;
+
+    private DurabilityRoutes(Strata strata) {
+        this.strata = strata;
+    }
+
+    static void register(ApiServer api, Strata strata) {
+        new DurabilityRoutes(strata).registerOn(api);
+    }
+
+    private void registerOn(ApiServer api) {
+        String admin = ApiServer.PREFIX + "/admin";
+        api.route(HandlerType.POST, admin + "/scrub", "scrub.run", ApiServer.Need.SERVER_ADMIN, ctx -> {
+            double rate = rate(ctx.queryParam("rate_mb"));
+            Scrubber.Pass p = strata.scrubber().runNow(rate);
+            ctx.attribute(ApiServer.AUDIT_DETAIL, summary(p));
+            ctx.json(Scrubber.json(p).put("store", Scrubber.describe(strata.store())));
+        });
+        api.route(HandlerType.GET, admin + "/scrub", "scrub.status", ApiServer.Need.SERVER_ADMIN,
+                ctx -> ctx.json(strata.scrubber().status()));
+        api.route(HandlerType.POST, admin + "/fsck", "fsck.run", ApiServer.Need.SERVER_ADMIN, ctx -> {
+            Fsck.Report r = strata.fsck().run();
+            ctx.attribute(ApiServer.AUDIT_DETAIL, r.chunksMissing() + " missing, " + r.chunksCorrupt() + " corrupt, "
+                    + r.manifestsBad() + " bad manifests, " + r.orphanChunks() + " orphans");
+            ctx.json(fsck(r));
+        });
+        api.route(HandlerType.POST, admin + "/repair", "repair.run", ApiServer.Need.SERVER_ADMIN, ctx -> {
+            String dir = ctx.queryParam("dir");
+            Path d = null;
+            if (dir != null && !dir.isBlank()) {
+                try {
+                    d = Path.of(dir);
+                } catch (InvalidPathException e) {
+                    throw new InvalidInputException("dir is not a path: " + e.getMessage());
+                }
+            }
+            Scrubber.Pass p = strata.scrubber().repair(d);
+            ctx.attribute(ApiServer.AUDIT_DETAIL, (d == null ? "all directories" : d.toString()) + ": " + summary(p));
+            ctx.json(Scrubber.json(p).put("store", Scrubber.describe(strata.store()))
+                    .put("directory", d == null ? null : d.toString()));
+        });
+    }
+
+    private static double rate(String v) {
+        if (v == null || v.isBlank()) {
+            return 0;
+        }
+        try {
+            double r = Double.parseDouble(v.trim());
+            if (r >= 0 && !Double.isInfinite(r)) {
+                return r;
+            }
+        } catch (NumberFormatException ignored) {
+            // answered below
+        }
+        throw new InvalidInputException("rate_mb must be a number of MB/s, 0 or more (0 or absent: unlimited), got '" + v + "'");
+    }
+
+    private static String summary(Scrubber.Pass p) {
+        var r = p.report();
+        return r.chunksChecked() + " chunks, " + r.damaged() + " damaged, " + r.repaired() + " repaired, "
+                + r.chunksUnrecoverable() + " unrecoverable" + (r.complete() ? "" : " (stopped early)");
+    }
+
+    static ObjectNode fsck(Fsck.Report r) {
+        ObjectNode n = JsonViews.MAPPER.createObjectNode();
+        n.put("clean", r.clean());
+        n.put("repos", r.repos());
+        n.put("commits_checked", r.commitsChecked());
+        n.put("commits_expired", r.commitsExpired());
+        n.put("files_checked", r.filesChecked());
+        n.put("chunks_referenced", r.chunksReferenced());
+        n.put("chunks_verified", r.chunksVerified());
+        n.put("bytes_verified", r.bytesVerified());
+        n.put("chunks_missing", r.chunksMissing());
+        n.put("chunks_corrupt", r.chunksCorrupt());
+        ArrayNode ps = n.putArray("problems");
+        for (Fsck.ChunkProblem p : r.problems()) {
+            ObjectNode o = ps.addObject().put("chunk", p.chunk().hex()).put("problem", p.problem()).put("reason", p.reason());
+            ArrayNode refs = o.putArray("references");
+            for (Fsck.Reference ref : p.references()) {
+                refs.addObject().put("repo", ref.repo()).put("commit", ref.commit()).put("path", ref.path());
+            }
+        }
+        n.put("manifests_bad", r.manifestsBad());
+        ArrayNode ms = n.putArray("manifest_problems");
+        for (Fsck.ManifestProblem p : r.manifestProblems()) {
+            ms.addObject().put("repo", p.file().repo()).put("commit", p.file().commit()).put("path", p.file().path())
+                    .put("manifest", p.manifest().hex()).put("reason", p.reason());
+        }
+        n.put("orphan_chunks", r.orphanChunks());
+        n.put("orphan_bytes", r.orphanBytes());
+        ArrayNode os = n.putArray("orphans");
+        for (ContentHash id : r.orphans()) {
+            os.add(id.hex());
+        }
+        n.put("elapsed_ms", r.elapsedMillis());
+        return n;
+    }
+}
