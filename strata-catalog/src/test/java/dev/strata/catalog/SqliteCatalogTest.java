@@ -43,6 +43,23 @@ class SqliteCatalogTest extends CatalogConformanceTest {
     }
 
     @Test
+    void onlineBackupIsAConsistentCopyThatOpensAsACatalog() throws Exception {
+        long id = repo("lab/run");
+        String head = publish(id, "main");
+        CatalogBackup backup = (CatalogBackup) catalog;
+        assertTrue(backup.supportsOnlineBackup());
+        Path target = dir.resolve("backups/catalog-1.db");
+        backup.backupTo(target);
+        publish(id, "main"); // after the backup: not in it
+        org.junit.jupiter.api.Assertions.assertThrows(dev.strata.core.ConflictException.class, () -> backup.backupTo(target));
+        try (Catalog copy = Catalogs.open("sqlite:" + target)) {
+            assertEquals(head, copy.findRef(id, "main").orElseThrow().commitId());
+            assertEquals(1, copy.listCommits(id).size());
+            assertEquals(2, copy.listFiles(id, head).size());
+        }
+    }
+
+    @Test
     void fileIsInWalModeWithForeignKeysDeclared() throws Exception {
         catalog.createRepo("lab/run", "");
         Path file = dir.resolve("nested/dirs/catalog.db");
