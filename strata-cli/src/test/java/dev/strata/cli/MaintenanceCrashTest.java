@@ -45,18 +45,19 @@ class MaintenanceCrashTest {
             for (int round = -1; round < rounds; round++) { // round -1: uninterrupted, to time a gc
                 CliRunner cli = server.cli();
                 // live chunks and garbage share packs: main and a scratch branch alternate
-                TestData.randomFile(keep.resolve("model.bin"), 3 << 20, 100 + round);
+                TestData.randomFile(keep.resolve("model.bin"), 4 << 20, 100 + round);
                 push(cli, keep, "lab/crash@main");
                 cli.ok("branch", "create", "lab/crash@scratch", "--from", "lab/crash@main");
-                TestData.randomFile(junk.resolve("model.bin"), 4 << 20, 200 + round);
+                TestData.randomFile(junk.resolve("model.bin"), 6 << 20, 200 + round);
                 cli.ok("push", junk.toString(), "lab/crash@scratch", "-m", "junk");
-                TestData.randomFile(keep.resolve("model.bin"), 3 << 20, 300 + round);
+                TestData.randomFile(keep.resolve("model.bin"), 4 << 20, 300 + round);
                 push(cli, keep, "lab/crash@main");
                 cli.ok("branch", "delete", "lab/crash@scratch");
                 if (round < 0) {
                     long t0 = System.nanoTime();
                     cli.ok("gc", "--full");
                     gcMillis = Math.max(20, (System.nanoTime() - t0) / 1_000_000);
+                    gcMillisSeen = gcMillis;
                     continue;
                 }
                 server = killDuring(server, random, gcMillis, data, args, "gc", "--full");
@@ -69,7 +70,7 @@ class MaintenanceCrashTest {
         } finally {
             server.close();
         }
-        System.out.printf("gc: %d of %d kills interrupted a gc%n", interrupted, rounds);
+        System.out.printf("gc: %d of %d kills interrupted a gc (an uninterrupted one took %d ms)%n", interrupted, rounds, gcMillisSeen);
     }
 
     @Test
@@ -143,16 +144,18 @@ class MaintenanceCrashTest {
     // ---- helpers
 
     private boolean lastInterrupted;
+    private long gcMillisSeen;
 
     /**
-     * Starts {@code op} through the CLI, kills the server within the operation's uninterrupted
-     * duration, waits for the CLI to return and starts the server again on the same data.
+     * Starts {@code op} through the CLI, kills the server within the first half of the operation's
+     * uninterrupted duration, waits for the CLI to return and starts the server again on the same data.
      */
     private ServerProcess killDuring(ServerProcess server, Random random, long opMillis, Path data, String[] args, String... op)
             throws Exception {
         CliRunner cli = server.cli();
         CompletableFuture<CliRunner.Run> run = CompletableFuture.supplyAsync(() -> cli.run(op));
-        Thread.sleep(random.nextInt((int) Math.min(Integer.MAX_VALUE, Math.max(10, opMillis))));
+        // Within the first half of an uninterrupted run: the CLI starts cold, so the kill nearly always lands mid-operation.
+        Thread.sleep(random.nextInt((int) Math.min(Integer.MAX_VALUE, Math.max(10, opMillis / 2))));
         server.kill9();
         CliRunner.Run r = run.get();
         lastInterrupted = r.exit() != 0;
@@ -170,7 +173,7 @@ class MaintenanceCrashTest {
     private void pushOnce(CliRunner cli) throws Exception {
         Path src = tmp.resolve("ckpt");
         Files.createDirectories(src);
-        TestData.randomFile(src.resolve("model.bin"), 6 << 20, 5);
+        TestData.randomFile(src.resolve("model.bin"), 3 << 20, 5);
         cli.ok("repo", "create", "lab/crash");
         push(cli, src, "lab/crash@main");
     }
