@@ -19,7 +19,7 @@ import picocli.CommandLine.Command;
         subcommands = {ServeCommand.class, LoginCommand.class, LogoutCommand.class, WhoamiCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
                 CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
                 FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
-                ScrubCommand.class, FsckCommand.class, RepairCommand.class,
+                ScrubCommand.class, FsckCommand.class, RepairCommand.class, BackupCommand.class, RestoreCatalogCommand.class,
                 UserCommand.class, GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
                 AuditCommand.class, ReplicationCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {

@@ -122,6 +122,7 @@ class AuthorizationMatrixTest {
                 new Row("scrub status", "GET", "/api/v1/admin/scrub", null,                      401, 403, 403, 403, 403, 403, 403, 200),
                 new Row("fsck", "POST", "/api/v1/admin/fsck", null,                              401, 403, 403, 403, 403, 403, 403, 200),
                 new Row("repair", "POST", "/api/v1/admin/repair", null,                          401, 403, 403, 403, 403, 403, 403, 200),
+                new Row("catalog backup", "POST", "/api/v1/admin/backup", null,                  401, 403, 403, 403, 403, 403, 403, 200),
                 new Row("create user", "POST", "/api/v1/users", "{\"name\":\"u-%s\"}",           401, 403, 403, 403, 403, 403, 403, 201),
                 new Row("private repo of others", "GET", "/api/v1/repos/lab/secret", null,       401, 404, 404, 404, 404, 404, 404, 200),
                 new Row("missing repo", "GET", "/api/v1/repos/lab/missing", null,                401, 404, 404, 404, 404, 404, 404, 404),

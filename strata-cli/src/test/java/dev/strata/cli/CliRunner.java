@@ -47,8 +47,8 @@ final class CliRunner {
         while (at < all.size() && at < 2 && isCommandWord(at == 0 ? null : all.get(0), all.get(at))) {
             at++;
         }
-        // drill names its server itself (--from, the replica) and takes that server's token.
-        if (!args[0].equals("serve") && !args[0].equals("logout") && !args[0].equals("drill")) {
+        // drill names its server itself (--from, the replica) and takes that server's token; restore-catalog is local.
+        if (!args[0].equals("serve") && !args[0].equals("logout") && !args[0].equals("drill") && !args[0].equals("restore-catalog")) {
             all.add(at, "--url=" + url);
             if (tokenFile != null) {
                 all.add(at, "--token-file=" + tokenFile);
@@ -89,7 +89,8 @@ final class CliRunner {
             Map.entry("find", Set.of()), Map.entry("lineage", Set.of()),
             Map.entry("diff", Set.of()), Map.entry("stats", Set.of()),
             Map.entry("gc", Set.of()), Map.entry("compact", Set.of()),
-            Map.entry("fsck", Set.of()), Map.entry("repair", Set.of()));
+            Map.entry("fsck", Set.of()), Map.entry("repair", Set.of()),
+            Map.entry("backup", Set.of()), Map.entry("restore-catalog", Set.of()));
 
     /** Whether {@code word} is a command (command null) or a subcommand of {@code command}. */
     static boolean isCommandWord(String command, String word) {

@@ -28,6 +28,9 @@ class PostgresCatalogEndToEndTest {
                 id = cli.ok("push", src.toString(), "lab/pg@run-1", "-m", "pg", "--step", "10", "--json").json()
                         .path("commit").path("id").asText();
                 cli.ok("tag", "lab/pg@run-1", "v1");
+                CliRunner.Run backup = cli.run("backup");
+                assertEquals(Cli.EXIT_ERROR, backup.exit(), "a PostgreSQL catalog is not backed up by Strata");
+                org.junit.jupiter.api.Assertions.assertTrue(backup.err().contains("pg_dump"), backup.err());
             }
             try (ServerProcess server = ServerProcess.start(data, "256m", "--catalog", url)) {
                 CliRunner cli = server.cli();

@@ -2,16 +2,19 @@ package dev.strata.server;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.catalog.CatalogBackup;
 import dev.strata.core.ContentHash;
 import dev.strata.core.InvalidInputException;
 import dev.strata.service.Fsck;
 import dev.strata.service.Scrubber;
 import io.javalin.http.HandlerType;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 
 /**
- * Scrub, fsck and repair (docs/api.md, "Durability"): server administrators only, registered
+ * Scrub, fsck, repair and catalog backup (docs/api.md, "Durability"): server administrators only, registered
  * through {@link ApiServer#route} like every route.
  */
 final class DurabilityRoutes {
@@ -41,6 +44,11 @@ final class DurabilityRoutes {
                     + r.manifestsBad() + " bad manifests, " + r.orphanChunks() + " orphans");
             ctx.json(fsck(r));
         });
+        api.route(HandlerType.POST, admin + "/backup", "backup.run", ApiServer.Need.SERVER_ADMIN, ctx -> {
+            ObjectNode r = backup(ctx.queryParam("to"));
+            ctx.attribute(ApiServer.AUDIT_DETAIL, r.path("file").asText() + ": " + r.path("bytes").asLong() + " bytes");
+            ctx.json(r);
+        });
         api.route(HandlerType.POST, admin + "/repair", "repair.run", ApiServer.Need.SERVER_ADMIN, ctx -> {
             String dir = ctx.queryParam("dir");
             Path d = null;
@@ -56,6 +64,45 @@ final class DurabilityRoutes {
             ctx.json(Scrubber.json(p).put("store", Scrubber.describe(strata.store()))
                     .put("directory", d == null ? null : d.toString()));
         });
+    }
+
+    /** Backup file names from the network: one plain name inside DATA/backups, never a path. */
+    private static final java.util.regex.Pattern BACKUP_NAME = java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,127}");
+    private static final java.time.format.DateTimeFormatter BACKUP_STAMP =
+            java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(java.time.ZoneOffset.UTC);
+
+    private ObjectNode backup(String to) {
+        if (!(strata.catalog() instanceof CatalogBackup b) || !b.supportsOnlineBackup()) {
+            throw new InvalidInputException("this server's catalog is not the embedded SQLite file; back up PostgreSQL with pg_dump");
+        }
+        if (strata.dataDir() == null) {
+            throw new InvalidInputException("this server has no data directory to hold backups");
+        }
+        Path dir = strata.dataDir().toAbsolutePath().normalize().resolve("backups");
+        String name;
+        if (to == null || to.isBlank()) {
+            name = "catalog-" + BACKUP_STAMP.format(java.time.Instant.now()) + ".db";
+        } else {
+            name = to.trim();
+            if (!BACKUP_NAME.matcher(name).matches() || name.contains("..")) {
+                throw new InvalidInputException("'to' must be a plain file name (letters, digits, '.', '_', '-'; no path) inside DATA/backups, got "
+                        + dev.strata.core.Names.quote(to));
+            }
+        }
+        Path file = dir.resolve(name).normalize();
+        if (!dir.equals(file.getParent())) {
+            throw new InvalidInputException("'to' must name a file inside DATA/backups");
+        }
+        long start = System.nanoTime();
+        b.backupTo(file);
+        double seconds = (System.nanoTime() - start) / 1e9;
+        long bytes;
+        try {
+            bytes = Files.size(file);
+        } catch (IOException e) {
+            throw new dev.strata.core.StorageException("backup written but unreadable: " + file + ": " + e.getMessage(), e);
+        }
+        return JsonViews.MAPPER.createObjectNode().put("file", file.toString()).put("bytes", bytes).put("seconds", seconds);
     }
 
     private static double rate(String v) {

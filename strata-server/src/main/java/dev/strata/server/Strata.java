@@ -223,6 +223,16 @@ public final class Strata implements AutoCloseable {
         }
     }
 
+    /** The data directory, or null for an instance without one (tests). */
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    /** The catalog this instance serves. */
+    public Catalog catalog() {
+        return catalog;
+    }
+
     public ChunkStore store() {
         return store;
     }

@@ -91,7 +91,7 @@ import org.slf4j.LoggerFactory;
  * a message saying what to do. Instants are stored as epoch nanoseconds, so they round-trip
  * exactly between 1677 and 2262. Thread-safe.
  */
-public final class JdbcCatalog implements Catalog {
+public final class JdbcCatalog implements Catalog, dev.strata.catalog.CatalogBackup {
     private static final Logger LOG = LoggerFactory.getLogger(JdbcCatalog.class);
     private static final Pattern COMMIT_ID = Pattern.compile("[0-9a-f]{40}");
     private static final Pattern HEX_PREFIX = Pattern.compile("[0-9a-f]{1,40}");
@@ -160,6 +160,47 @@ public final class JdbcCatalog implements Catalog {
         }
         LOG.info("catalog open: {}", db.describe());
         return new JdbcCatalog(db);
+    }
+
+    // ---- online backup
+
+    @Override
+    public boolean supportsOnlineBackup() {
+        return db.dialect() == Dialect.SQLITE;
+    }
+
+    @Override
+    public void backupTo(Path target) {
+        if (!supportsOnlineBackup()) {
+            throw new dev.strata.core.InvalidInputException("the catalog is PostgreSQL (" + db.describe()
+                    + "); back it up with pg_dump, not through Strata");
+        }
+        Path absolute = target.toAbsolutePath();
+        if (Files.exists(absolute)) {
+            throw new dev.strata.core.ConflictException("backup file " + absolute + " already exists");
+        }
+        try {
+            Files.createDirectories(absolute.getParent());
+        } catch (IOException e) {
+            throw new StorageException("cannot create the backup directory " + absolute.getParent() + ": " + e.getMessage(), e);
+        }
+        // VACUUM INTO runs in one read transaction: a consistent snapshot while the writer goes on.
+        try {
+            db.read(c -> {
+                try (java.sql.PreparedStatement ps = c.prepareStatement("VACUUM INTO ?")) {
+                    ps.setString(1, absolute.toString());
+                    ps.execute();
+                }
+                return null;
+            });
+        } catch (SQLException e) {
+            try {
+                Files.deleteIfExists(absolute);
+            } catch (IOException ignored) {
+                // best effort: a partial file is named by the error below
+            }
+            throw new StorageException("catalog backup to " + absolute + " failed: " + e.getMessage(), e);
+        }
     }
 
     // ---- repositories
