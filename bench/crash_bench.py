@@ -30,7 +30,13 @@ def main():
     ap.add_argument("--rounds", type=int, default=100)
     ap.add_argument("--tests", default="CrashTest,MaintenanceCrashTest")
     a = ap.parse_args()
-    env = dict(os.environ, STRATA_CRASH_ROUNDS=str(a.rounds))
+    # The build needs JDK 25 (scripts/env.sh finds it), whatever `java` on the PATH is.
+    jh = subprocess.run(["bash", "-c", ". scripts/env.sh >/dev/null && echo $JAVA_HOME"], cwd=ROOT,
+                        capture_output=True, text=True, check=True).stdout.strip()
+    env = dict(os.environ, STRATA_CRASH_ROUNDS=str(a.rounds), JAVA_HOME=jh)
+    for name in a.tests.split(","):  # never report a previous run's results
+        for f in glob.glob(os.path.join(ROOT, "strata-cli/target/surefire-reports/*%s*" % name)):
+            os.remove(f)
     cmd = ["mvn", "-q", "-o", "verify", "-pl", "strata-cli", "-am", "-Dtest=" + a.tests,
            "-Dsurefire.failIfNoSpecifiedTests=false"]
     print("running: STRATA_CRASH_ROUNDS=%d %s" % (a.rounds, " ".join(cmd)), file=sys.stderr)
