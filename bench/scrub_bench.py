@@ -32,7 +32,7 @@ import time
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (OUT, TOKENS, Server, dir_bytes, du_bytes, ensure_series, log, machine, median,  # noqa
+from benchlib import (ROOT, OUT, TOKENS, Server, dir_bytes, du_bytes, ensure_series, log, machine, median,  # noqa
                       rmtree, strata, warm)
 
 GOAL_SLOWDOWN = 0.10
@@ -211,7 +211,7 @@ def main():
     nbytes = dir_bytes(src)
     warm(src)
     log(f"scrub_bench: {src} ({nbytes / 2**20:.1f} MiB)")
-    result = {"bench": "scrub", "machine": machine(), "source": src, "bytes": nbytes,
+    result = {"bench": "scrub", "machine": machine(), "source": os.path.relpath(src, ROOT), "bytes": nbytes,
               "command": "bench/scrub_bench.py " + " ".join(sys.argv[1:]),
               "timing": "scrub MB/s: bytes read from disk / pass elapsed (server-side), page cache warm; "
                         "pulls: wall seconds, process start to exit + sync, medians",

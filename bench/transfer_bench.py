@@ -17,7 +17,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (OUT, STRATA, Server, dir_bytes, du_bytes, ensure_series, log, machine, median,  # noqa
+from benchlib import (ROOT, OUT, STRATA, Server, dir_bytes, du_bytes, ensure_series, log, machine, median,  # noqa
                       rmtree, strata, timed, warm)
 
 GOALS = {"push_new_over_cp": ("<=", 2.0), "push_known_over_cp": ("<=", 0.8), "pull_over_cp": ("<=", 1.3),
@@ -170,7 +170,7 @@ def main():
     rm, rb = ratios(med), ratios(best)
     mbps = lambda t: round(nbytes / t / 1e6, 1)
     result = {
-        "bench": "transfer", "machine": machine(), "source": src, "bytes": nbytes, "reps": a.reps,
+        "bench": "transfer", "machine": machine(), "source": os.path.relpath(src, ROOT), "bytes": nbytes, "reps": a.reps,
         "server_xmx": a.xmx,
         "timing": "wall seconds, process start to exit + sync; source in page cache; median (and best) of reps",
         "median_s": {k: round(v, 3) for k, v in med.items()},

@@ -20,7 +20,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -388,11 +387,6 @@ public final class AuditLog implements AutoCloseable {
             LOG.error("audit trail tampering suspected: {}", problem);
             record(new Event("system", null, null, "audit.anchor_mismatch", null, "deny", 0, problem));
         }
-    }
-
-    /** Streams every record from {@code fromSeq} (for export as JSON lines). */
-    public void scan(long fromSeq, Consumer<AuditRecord> sink) {
-        catalog.scanAudit(fromSeq, sink);
     }
 
     /** Writes what is queued, then stops the writer. */
