@@ -10,15 +10,18 @@ import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
 
 @Command(name = "stats", mixinStandardHelpOptions = true,
-        description = "Storage of a repository: logical bytes (every commit in full) vs unique bytes after dedup vs bytes stored after compression.")
+        description = {"Storage of a repository, or of one commit (REPO@REV): logical bytes (every commit in full) vs unique bytes",
+                "after dedup vs bytes stored after compression, by codec. For one commit, also what it added to its parent."})
 final class StatsCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.ServerOptions server = new Cli.ServerOptions();
-    @Parameters(paramLabel = "REPO") String repo;
+    @Parameters(paramLabel = "REPO[@REV]") String repo;
 
     @Override
     public Integer call() {
-        JsonNode s = server.client().get(StrataClient.repoPath(RepoRev.parse(repo).repo()) + "/stats");
+        RepoRev target = RepoRev.parse(repo);
+        String query = target.rev() == null ? "" : "?rev=" + StrataClient.q(target.rev());
+        JsonNode s = server.client().get(StrataClient.repoPath(target.repo()) + "/stats" + query);
         if (server.json) {
             Cli.printJson(spec, s);
             return 0;
@@ -29,6 +32,10 @@ final class StatsCommand implements Callable<Integer> {
         out.printf("  logical  %12s%n  unique   %12s  (%d chunks, dedup %.2fx)%n  stored   %12s  (%.1f%% of logical)%n",
                 Cli.human(s.path("logical_bytes").asLong()), Cli.human(s.path("unique_bytes").asLong()), s.path("unique_chunks").asLong(),
                 s.path("dedup_ratio").asDouble(), Cli.human(s.path("stored_bytes").asLong()), 100 * s.path("stored_ratio").asDouble());
+        if (s.has("commit")) {
+            out.printf("  commit %s added %d chunks: %s, stored in %s%n", s.path("commit").asText(), s.path("new_chunks").asLong(),
+                    Cli.human(s.path("new_bytes").asLong()), Cli.human(s.path("new_stored_bytes").asLong()));
+        }
         s.path("by_codec").properties().forEach(e -> out.printf("  %-6s %d chunks, %s -> %s%n", e.getKey(), e.getValue().path("chunks").asLong(),
                 Cli.human(e.getValue().path("raw_bytes").asLong()), Cli.human(e.getValue().path("stored_bytes").asLong())));
         return 0;

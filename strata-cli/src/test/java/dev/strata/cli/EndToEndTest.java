@@ -118,6 +118,11 @@ class EndToEndTest {
         assertTrue(stats.path("stored_bytes").asLong() <= stats.path("unique_bytes").asLong(), stats.toString());
         assertEquals(2, stats.path("branches").asInt());
         assertEquals(1, stats.path("tags").asInt());
+        JsonNode one = cli.ok("stats", "lab/chimera@v1", "--json").json();
+        assertEquals(second, one.path("commit").asText());
+        assertEquals(model2.length + optim.length + 13, one.path("logical_bytes").asLong());
+        assertEquals(newBytes, one.path("new_bytes").asLong(), "what the commit added is what diff calls new: " + one);
+        assertTrue(one.path("new_stored_bytes").asLong() <= one.path("new_bytes").asLong(), one.toString());
 
         // An adapter in another repository links to the exact base version it was trained on.
         cli.ok("repo", "create", "lab/chimera-lora");

@@ -464,8 +464,12 @@ public final class ApiServer implements AutoCloseable {
             CommitRecord to = strata.repos().resolve(repo, required(ctx, "to"));
             ctx.json(JsonViews.diff(strata.queries().diff(repo, from, to)));
         });
-        route(HandlerType.GET, REPO + "/stats", "stats.read", Need.REPO_READ,
-                ctx -> ctx.json(JsonViews.stats(strata.queries().stats(repo(ctx)))));
+        route(HandlerType.GET, REPO + "/stats", "stats.read", Need.REPO_READ, ctx -> {
+            RepoRecord repo = repo(ctx);
+            String rev = ctx.queryParam("rev");
+            ctx.json(JsonViews.stats(rev == null ? strata.queries().stats(repo)
+                    : strata.queries().stats(repo, strata.repos().readable(repo, rev))));
+        });
         route(HandlerType.PUT, REPO + "/retention/<branch>", "retention.set", Need.REPO_ADMIN, ctx -> {
             JsonNode body = jsonBody(ctx, MAX_JSON_BYTES);
             JsonNode keep = body.get("keep_last");

@@ -98,6 +98,10 @@ final class JsonViews {
                 .put("unique_bytes", s.uniqueBytes()).put("stored_bytes", s.storedBytes())
                 .put("dedup_ratio", s.uniqueBytes() == 0 ? 0.0 : (double) s.logicalBytes() / s.uniqueBytes())
                 .put("stored_ratio", s.logicalBytes() == 0 ? 0.0 : (double) s.storedBytes() / s.logicalBytes());
+        if (s.commit() != null) {
+            n.put("commit", s.commit()).put("new_chunks", s.newChunks()).put("new_bytes", s.newBytes())
+                    .put("new_stored_bytes", s.newStoredBytes());
+        }
         ObjectNode by = n.putObject("by_codec");
         s.byCodec().forEach((k, v) -> by.putObject(k).put("chunks", v.chunks()).put("raw_bytes", v.rawBytes())
                 .put("stored_bytes", v.storedBytes()));

@@ -140,57 +140,90 @@ public final class Queries {
     }
 
     /**
-     * Storage accounting of a repository over its commits whose data is kept: logical bytes (what
-     * full copies of every commit would take), unique bytes after chunk dedup, and bytes stored
-     * after compression, by codec.
+     * Storage accounting of a repository over its commits whose data is kept, or of one commit:
+     * logical bytes (what full copies of every commit would take), unique bytes after chunk dedup,
+     * and bytes stored after compression, by codec. For one commit, {@code newChunks},
+     * {@code newBytes} and {@code newStoredBytes} count the chunks its parent does not have (what
+     * this commit added); for a repository they are -1.
      */
-    public record Stats(String repo, int commits, int branches, int tags, long files, long logicalBytes,
-                        long uniqueChunks, long uniqueBytes, long storedBytes, Map<String, CodecStats> byCodec) {}
+    public record Stats(String repo, String commit, int commits, int branches, int tags, long files, long logicalBytes,
+                        long uniqueChunks, long uniqueBytes, long storedBytes, Map<String, CodecStats> byCodec,
+                        long newChunks, long newBytes, long newStoredBytes) {}
 
     public record CodecStats(long chunks, long rawBytes, long storedBytes) {}
 
     public Stats stats(RepoRecord repo) {
         List<CommitRecord> commits = catalog.listCommits(repo.id());
-        long logical = 0, files = 0;
-        Set<ContentHash> manifests = new HashSet<>();
-        int live = 0;
-        for (CommitRecord c : commits) {
-            if (c.expired()) {
-                continue;
+        List<CommitRecord> live = commits.stream().filter(c -> !c.expired()).toList();
+        Accounting a = account(repo, live);
+        List<Ref> refs = catalog.listRefs(repo.id());
+        int branches = (int) refs.stream().filter(r -> r.kind() == RefKind.BRANCH).count();
+        return new Stats(repo.name(), null, live.size(), branches, refs.size() - branches, a.files, a.logical,
+                a.chunks.size(), a.unique, a.stored, a.byCodec(), -1, -1, -1);
+    }
+
+    /** Storage accounting of one commit, and what it added to its (first) parent. */
+    public Stats stats(RepoRecord repo, CommitRecord commit) {
+        Accounting a = account(repo, List.of(commit));
+        Set<ContentHash> parentChunks = new HashSet<>();
+        if (!commit.parents().isEmpty()) {
+            catalog.findCommit(repo.id(), commit.parents().get(0)).filter(p -> !p.expired())
+                    .ifPresent(p -> parentChunks.addAll(account(repo, List.of(p)).chunks.keySet()));
+        }
+        long newChunks = 0, newBytes = 0, newStored = 0;
+        for (Map.Entry<ContentHash, Integer> e : a.chunks.entrySet()) {
+            if (!parentChunks.contains(e.getKey())) {
+                newChunks++;
+                newBytes += e.getValue();
+                ChunkInfo info = store.info(e.getKey());
+                newStored += info == null ? 0 : info.encodedLength();
             }
-            live++;
+        }
+        return new Stats(repo.name(), commit.id(), 1, 0, 0, a.files, a.logical, a.chunks.size(), a.unique, a.stored,
+                a.byCodec(), newChunks, newBytes, newStored);
+    }
+
+    private static final class Accounting {
+        long logical, files, unique, stored;
+        final Map<ContentHash, Integer> chunks = new HashMap<>();
+        final Map<String, long[]> codec = new TreeMap<>();
+
+        Map<String, CodecStats> byCodec() {
+            Map<String, CodecStats> m = new TreeMap<>();
+            codec.forEach((k, t) -> m.put(k, new CodecStats(t[0], t[1], t[2])));
+            return m;
+        }
+    }
+
+    private Accounting account(RepoRecord repo, List<CommitRecord> commits) {
+        Accounting a = new Accounting();
+        Set<ContentHash> manifests = new HashSet<>();
+        for (CommitRecord c : commits) {
             for (FileEntry f : catalog.listFiles(repo.id(), c.id())) {
-                logical += f.size();
-                files++;
+                a.logical += f.size();
+                a.files++;
                 manifests.add(f.manifestId());
             }
         }
-        Map<ContentHash, Integer> chunks = new HashMap<>();
         for (ContentHash m : manifests) {
             byte[] bytes = catalog.getManifest(m).orElse(null);
             if (bytes != null) {
                 for (ChunkRef c : dev.strata.core.FileManifest.decode(bytes).chunks()) {
-                    chunks.put(c.id(), c.length());
+                    a.chunks.put(c.id(), c.length());
                 }
             }
         }
-        long unique = 0, stored = 0;
-        Map<String, long[]> codec = new TreeMap<>();
-        for (Map.Entry<ContentHash, Integer> e : chunks.entrySet()) {
-            unique += e.getValue();
+        for (Map.Entry<ContentHash, Integer> e : a.chunks.entrySet()) {
+            a.unique += e.getValue();
             ChunkInfo info = store.info(e.getKey());
             if (info != null) {
-                stored += info.encodedLength();
-                long[] t = codec.computeIfAbsent(info.codec().name().toLowerCase(java.util.Locale.ROOT), k -> new long[3]);
+                a.stored += info.encodedLength();
+                long[] t = a.codec.computeIfAbsent(info.codec().name().toLowerCase(java.util.Locale.ROOT), k -> new long[3]);
                 t[0]++;
                 t[1] += info.rawLength();
                 t[2] += info.encodedLength();
             }
         }
-        Map<String, CodecStats> byCodec = new TreeMap<>();
-        codec.forEach((k, t) -> byCodec.put(k, new CodecStats(t[0], t[1], t[2])));
-        List<Ref> refs = catalog.listRefs(repo.id());
-        int branches = (int) refs.stream().filter(r -> r.kind() == RefKind.BRANCH).count();
-        return new Stats(repo.name(), live, branches, refs.size() - branches, files, logical, chunks.size(), unique, stored, byCodec);
+        return a;
     }
 }
