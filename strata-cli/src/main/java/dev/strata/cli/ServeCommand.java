@@ -15,9 +15,9 @@ import picocli.CommandLine.Option;
                 "Defaults: data in ./strata-data, embedded SQLite catalog in DATA/catalog.db, listening on 127.0.0.1:8470.",
                 "Settings also come from a config file (--config, else DATA/strata.conf: keys bind, port, data, catalog,",
                 "pack_size, chunk_dirs, erasure, auth_failure_limit, scrub_rate_mb, scrub_interval_hours, replica_url,",
-                "replica_token_file) and environment variables (STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG,",
+                "replica_token_file, delta_max_depth) and environment variables (STRATA_BIND, STRATA_PORT, STRATA_DATA, STRATA_CATALOG,",
                 "STRATA_PACK_SIZE, STRATA_CHUNK_DIRS, STRATA_ERASURE, STRATA_AUTH_FAILURE_LIMIT, STRATA_SCRUB_RATE_MB,",
-                "STRATA_SCRUB_INTERVAL_HOURS, STRATA_REPLICA_URL, STRATA_REPLICA_TOKEN_FILE);",
+                "STRATA_SCRUB_INTERVAL_HOURS, STRATA_REPLICA_URL, STRATA_REPLICA_TOKEN_FILE, STRATA_DELTA_MAX_DEPTH);",
                 "flags win over the environment, which wins over the file.",
                 "The first start creates the administrator 'admin' and writes its token to DATA/admin.token (mode 0600)."})
 final class ServeCommand implements Callable<Integer> {
@@ -66,6 +66,11 @@ final class ServeCommand implements Callable<Integer> {
             description = "File holding an admin token of the replica (required with --replica-url; never logged).")
     String replicaTokenFile;
 
+    @Option(names = "--delta-max-depth", paramLabel = "N",
+            description = {"Longest chain of tensor deltas background compaction writes: reading a tensor chunk decodes at most",
+                    "N deltas and one keyframe (default 4; 0: no deltas, keyframes only)."})
+    Integer deltaMaxDepth;
+
     @Override
     public Integer call() throws InterruptedException {
         Map<String, String> flags = new HashMap<>();
@@ -82,6 +87,7 @@ final class ServeCommand implements Callable<Integer> {
         if (replicaTokenFile != null) flags.put("replica_token_file", replicaTokenFile);
         if (scrubRateMb != null) flags.put("scrub_rate_mb", scrubRateMb.toString());
         if (scrubIntervalHours != null) flags.put("scrub_interval_hours", scrubIntervalHours.toString());
+        if (deltaMaxDepth != null) flags.put("delta_max_depth", deltaMaxDepth.toString());
         ServerConfig cfg = ServerConfig.resolve(flags, System.getenv());
         Strata strata = Strata.open(cfg);
         ApiServer server;

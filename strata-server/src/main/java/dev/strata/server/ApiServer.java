@@ -462,7 +462,7 @@ public final class ApiServer implements AutoCloseable {
             RepoRecord repo = repo(ctx);
             CommitRecord from = strata.repos().resolve(repo, required(ctx, "from"));
             CommitRecord to = strata.repos().resolve(repo, required(ctx, "to"));
-            ctx.json(JsonViews.diff(strata.queries().diff(repo, from, to)));
+            ctx.json(JsonViews.diff(strata.queries().diff(repo, from, to, "true".equals(ctx.queryParam("tensors")))));
         });
         route(HandlerType.GET, REPO + "/stats", "stats.read", Need.REPO_READ, ctx -> {
             RepoRecord repo = repo(ctx);
@@ -511,13 +511,14 @@ public final class ApiServer implements AutoCloseable {
                 if (info == null) {
                     throw new dev.strata.core.StrataException("chunk " + chunks.get(i).id() + " of '" + f.file.path() + "' is missing from the store");
                 }
-                length += ChunkFrames.HEADER + info.encodedLength();
+                // Deltas go out resolved (raw): the client may not hold their base.
+                length += ChunkFrames.HEADER + (info.codec() == dev.strata.core.Codec.DELTA ? info.rawLength() : info.encodedLength());
             }
             ctx.contentType("application/octet-stream").header("Content-Length", Long.toString(length));
             try (OutputStream out = new BufferedOutputStream(ctx.res().getOutputStream(), 1 << 20)) {
                 for (int i = from; i < to; i++) {
                     ContentHash id = chunks.get(i).id();
-                    ChunkFrames.write(out, id, strata.store().getEncoded(id));
+                    ChunkFrames.write(out, id, dev.strata.core.store.DeltaChains.selfContained(strata.store(), id));
                 }
             }
         });

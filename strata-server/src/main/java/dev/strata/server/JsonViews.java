@@ -87,6 +87,24 @@ final class JsonViews {
             putNullable(fn, "old_size", f.oldSize());
             putNullable(fn, "new_size", f.newSize());
             fn.put("new_chunk_bytes", f.newChunkBytes());
+            if (f.tensors() != null) {
+                ArrayNode ts = fn.putArray("tensors");
+                for (var t : f.tensors()) {
+                    ObjectNode tn = ts.addObject().put("name", t.name()).put("dtype", t.dtype()).put("status", t.status());
+                    ArrayNode shape = tn.putArray("shape");
+                    for (long d : t.shape()) {
+                        shape.add(d);
+                    }
+                    if (t.relativeChange() != null) {
+                        double r = t.relativeChange();
+                        if (Double.isFinite(r)) {
+                            tn.put("relative_change", r);
+                        } else {
+                            tn.put("relative_change", Double.toString(r)); // JSON has no NaN or Infinity
+                        }
+                    }
+                }
+            }
         }
         return n;
     }

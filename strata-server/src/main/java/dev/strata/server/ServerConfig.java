@@ -25,10 +25,12 @@ import java.util.Properties;
  * @param scrubIntervalHours a background pass starts this long after the start of the last complete one
  * @param replicaUrl the server this one replicates to (docs/decisions/0013-replication.md); null: none
  * @param replicaTokenFile a file holding an admin token of the replica; required with {@code replicaUrl}
+ * @param deltaMaxDepth longest chain of tensor deltas the compactor writes (0: no deltas, keyframes only)
  */
 public record ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
                            java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit,
-                           double scrubRateMb, double scrubIntervalHours, String replicaUrl, Path replicaTokenFile) {
+                           double scrubRateMb, double scrubIntervalHours, String replicaUrl, Path replicaTokenFile,
+                           int deltaMaxDepth) {
     public static final String DEFAULT_BIND = "127.0.0.1";
     public static final int DEFAULT_PORT = 8470;
     public static final Path DEFAULT_DATA = Path.of("strata-data");
@@ -36,6 +38,7 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
     public static final int DEFAULT_AUTH_FAILURE_LIMIT = 20;
     public static final double DEFAULT_SCRUB_RATE_MB = 50;
     public static final double DEFAULT_SCRUB_INTERVAL_HOURS = 24;
+    public static final int DEFAULT_DELTA_MAX_DEPTH = dev.strata.service.Compactor.DEFAULT_MAX_DELTA_DEPTH;
 
     public ServerConfig {
         if (port < 0 || port > 65535) {
@@ -57,6 +60,10 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
         if (!(scrubIntervalHours > 0) || Double.isInfinite(scrubIntervalHours)) {
             throw new InvalidInputException("scrub interval must be a positive number of hours");
         }
+        if (deltaMaxDepth < 0 || deltaMaxDepth > dev.strata.core.store.DeltaChains.MAX_DEPTH) {
+            throw new InvalidInputException("delta_max_depth must be within 0.." + dev.strata.core.store.DeltaChains.MAX_DEPTH
+                    + " (0: no deltas), got " + deltaMaxDepth);
+        }
         if (replicaUrl != null && replicaUrl.isBlank()) {
             replicaUrl = null;
         }
@@ -72,13 +79,13 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
     public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes,
                         java.util.List<Path> chunkDirs, int erasureData, int erasureParity, int authFailureLimit) {
         this(bind, port, dataDir, catalogUrl, packSizeBytes, chunkDirs, erasureData, erasureParity, authFailureLimit,
-                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS, null, null);
+                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS, null, null, DEFAULT_DELTA_MAX_DEPTH);
     }
 
     /** The settings of the embedded default: loopback, local packs. */
     public ServerConfig(String bind, int port, Path dataDir, String catalogUrl, long packSizeBytes) {
         this(bind, port, dataDir, catalogUrl, packSizeBytes, java.util.List.of(), 4, 2, DEFAULT_AUTH_FAILURE_LIMIT,
-                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS, null, null);
+                DEFAULT_SCRUB_RATE_MB, DEFAULT_SCRUB_INTERVAL_HOURS, null, null, DEFAULT_DELTA_MAX_DEPTH);
     }
 
     public Path chunkDir() {
@@ -87,7 +94,8 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
 
     /**
      * Resolves settings from flags (keys: bind, port, data, catalog, pack_size, chunk_dirs, erasure,
-     * auth_failure_limit, scrub_rate_mb, scrub_interval_hours, replica_url, replica_token_file, config;
+     * auth_failure_limit, scrub_rate_mb, scrub_interval_hours, replica_url, replica_token_file, delta_max_depth,
+     * config;
      * null values are absent), the
      * environment and the config file.
      */
@@ -127,6 +135,8 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
                 file.getProperty("scrub_interval_hours", Double.toString(DEFAULT_SCRUB_INTERVAL_HOURS)));
         String replicaUrl = first(flags.get("replica_url"), env.get("STRATA_REPLICA_URL"), file.getProperty("replica_url"));
         String replicaToken = first(flags.get("replica_token_file"), env.get("STRATA_REPLICA_TOKEN_FILE"), file.getProperty("replica_token_file"));
+        String deltaDepth = first(flags.get("delta_max_depth"), env.get("STRATA_DELTA_MAX_DEPTH"),
+                file.getProperty("delta_max_depth", Integer.toString(DEFAULT_DELTA_MAX_DEPTH)));
         java.util.List<Path> chunkDirs = new java.util.ArrayList<>();
         if (dirs != null && !dirs.isBlank()) {
             for (String d : dirs.split(",")) {
@@ -143,9 +153,10 @@ public record ServerConfig(String bind, int port, Path dataDir, String catalogUr
             return new ServerConfig(bind, Integer.parseInt(port), dataDir, catalog, Long.parseLong(pack), chunkDirs,
                     Integer.parseInt(km[0].trim()), Integer.parseInt(km[1].trim()), Integer.parseInt(authLimit.trim()),
                     Double.parseDouble(scrubRate.trim()), Double.parseDouble(scrubInterval.trim()),
-                    replicaUrl == null ? null : replicaUrl.strip(), replicaToken == null || replicaToken.isBlank() ? null : Path.of(replicaToken.strip()));
+                    replicaUrl == null ? null : replicaUrl.strip(), replicaToken == null || replicaToken.isBlank() ? null : Path.of(replicaToken.strip()),
+                    Integer.parseInt(deltaDepth.trim()));
         } catch (NumberFormatException e) {
-            throw new InvalidInputException("port, pack_size, erasure (K+M), auth_failure_limit, scrub_rate_mb and scrub_interval_hours must be numbers: "
+            throw new InvalidInputException("port, pack_size, erasure (K+M), auth_failure_limit, scrub_rate_mb, scrub_interval_hours and delta_max_depth must be numbers: "
                     + e.getMessage());
         }
     }

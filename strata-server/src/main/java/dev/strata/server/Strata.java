@@ -53,6 +53,14 @@ public final class Strata implements AutoCloseable {
 
     /** @param dataDir where the audit head anchor and the bootstrap admin token live; null for none */
     public Strata(ChunkStore store, Catalog catalog, Clock clock, Path dataDir, int authFailureLimit) {
+        this(store, catalog, clock, dataDir, authFailureLimit, Compactor.DEFAULT_MAX_DELTA_DEPTH);
+    }
+
+    /**
+     * @param dataDir where the audit head anchor and the bootstrap admin token live; null for none
+     * @param deltaMaxDepth longest chain of tensor deltas the compactor writes (0: keyframes only)
+     */
+    public Strata(ChunkStore store, Catalog catalog, Clock clock, Path dataDir, int authFailureLimit, int deltaMaxDepth) {
         this.dataDir = dataDir;
         this.store = store;
         this.catalog = catalog;
@@ -61,7 +69,7 @@ public final class Strata implements AutoCloseable {
         this.queries = new Queries(repos, store);
         this.gc = new GarbageCollector(repos, store, uploads);
         this.reader = new ContentReader(store);
-        this.compactor = new Compactor(store, uploads);
+        this.compactor = new Compactor(store, uploads, catalog, deltaMaxDepth);
         this.access = new AccessControl(repos, clock, authFailureLimit, java.time.Duration.ofMinutes(1));
         this.audit = new AuditLog(catalog, dataDir == null ? null : dataDir.resolve("audit.head"), clock);
         this.replicaWrites = new ReplicaWrites(repos, store, uploads);
@@ -203,7 +211,7 @@ public final class Strata implements AutoCloseable {
                     : dev.strata.core.store.erasure.ErasureCodedChunkStore.open(config.chunkDirs(), config.erasureData(),
                             config.erasureParity(), config.packSizeBytes());
             Catalog catalog = Catalogs.open(config.catalogUrl());
-            Strata strata = new Strata(store, catalog, Clock.systemUTC(), data, config.authFailureLimit());
+            Strata strata = new Strata(store, catalog, Clock.systemUTC(), data, config.authFailureLimit(), config.deltaMaxDepth());
             strata.lockChannel = lockChannel;
             strata.lock = lock;
             if (config.replicaUrl() != null) {

@@ -1,13 +1,17 @@
 package dev.strata.service;
 
+import dev.strata.catalog.Catalog;
 import dev.strata.core.Codec;
+import dev.strata.core.ContentHash;
 import dev.strata.core.codec.Codecs;
 import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.ChunkStore;
+import dev.strata.core.store.DeltaChains;
 import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.store.PackInfo;
 import dev.strata.core.store.RepackResult;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -27,36 +31,69 @@ import java.util.function.BooleanSupplier;
  * runs it to the end now. Pushes wait (upload lock) only while one pack is rewritten.
  */
 public final class Compactor {
-    /** Packs with less than this fraction of raw bytes are left alone. */
+    /** Packs with less than this fraction of raw bytes are left alone (unless they hold tensor chunks to encode). */
     static final double RAW_FRACTION = 0.5;
+    /** Default longest delta chain: reading a chunk decodes at most this many deltas and one keyframe. */
+    public static final int DEFAULT_MAX_DELTA_DEPTH = 4;
 
     private final ChunkStore store;
     private final Uploads uploads;
-    /** Packs this compactor wrote or already tried: not tried again in this process. */
+    private final Catalog catalog;
+    private final int maxDeltaDepth;
+    /** Packs this compactor wrote or already tried: not tried again in this process (for the generic codecs). */
     private final Set<String> done = ConcurrentHashMap.newKeySet();
+    /** Tensor chunks already given their float or delta encoding, or found not to gain from one. */
+    private final Set<ContentHash> tensorDone = ConcurrentHashMap.newKeySet();
+    /** Commits ("repo id/commit id") whose tensor chunks are all done: their manifests are not read again. */
+    private final Set<String> settled = ConcurrentHashMap.newKeySet();
+    /** Delta chunk → its base, as read from its header (a chunk id's encoding only changes here). */
+    private final Map<ContentHash, ContentHash> baseOf = new ConcurrentHashMap<>();
 
-    public Compactor(ChunkStore store, Uploads uploads) {
+    public Compactor(ChunkStore store, Uploads uploads, Catalog catalog, int maxDeltaDepth) {
+        if (maxDeltaDepth < 0 || maxDeltaDepth > DeltaChains.MAX_DEPTH) {
+            throw new dev.strata.core.InvalidInputException("delta depth must be within 0.." + DeltaChains.MAX_DEPTH + ", got " + maxDeltaDepth);
+        }
         this.store = store;
         this.uploads = uploads;
+        this.catalog = catalog;
+        this.maxDeltaDepth = maxDeltaDepth;
     }
 
-    public record Report(int packsRewritten, long chunksCompressed, long bytesBefore, long bytesAfter) {}
+    public record Report(int packsRewritten, long chunksCompressed, long bytesBefore, long bytesAfter,
+                         long tensorChunks, long deltaChunks) {}
 
     /** Compacts every eligible pack, pack by pack, until done or {@code keepGoing} says stop. */
     public synchronized Report run(BooleanSupplier keepGoing) {
-        Map<String, long[]> perPack = new HashMap<>(); // pack -> {raw bytes, all bytes}
+        Map<String, Map<ContentHash, TensorHints.Hint>> byCommit = TensorHints.collect(catalog, settled::contains);
+        Map<ContentHash, TensorHints.Hint> hints = TensorHints.merged(byCommit);
+        // Chunks some delta depends on: never turned into deltas themselves, so no chain grows
+        // past the depth its chunks were written with, and no chain can close into a cycle.
+        Set<ContentHash> bases = new HashSet<>();
+        Set<ContentHash> stored = new HashSet<>();
+        Map<String, long[]> perPack = new HashMap<>(); // pack -> {raw bytes, all bytes, tensor chunks to encode}
         for (ChunkInfo c : store.list()) {
-            long[] t = perPack.computeIfAbsent(c.packId(), k -> new long[2]);
+            long[] t = perPack.computeIfAbsent(c.packId(), k -> new long[3]);
             t[1] += c.encodedLength();
             if (c.codec() == Codec.RAW) {
                 t[0] += c.encodedLength();
             }
+            stored.add(c.id());
+            if (c.codec() == Codec.DELTA) {
+                ContentHash b = baseOf.computeIfAbsent(c.id(), id -> DeltaChains.baseOf(store, id).orElse(null));
+                if (b != null) {
+                    bases.add(b);
+                }
+            } else if (hints.containsKey(c.id()) && c.codec() != Codec.FLOAT && !tensorDone.contains(c.id())) {
+                t[2]++;
+            }
         }
         int packs = 0;
         long compressed = 0, before = 0, after = 0;
+        long[] tensor = new long[2];
         for (PackInfo p : store.packs()) {
             long[] t = perPack.get(p.packId());
-            if (!p.sealed() || t == null || done.contains(p.packId()) || t[0] < RAW_FRACTION * t[1]) {
+            boolean generic = !done.contains(p.packId()) && t != null && t[0] >= RAW_FRACTION * t[1];
+            if (!p.sealed() || t == null || !(generic || t[2] > 0)) {
                 continue;
             }
             if (!keepGoing.getAsBoolean()) {
@@ -70,6 +107,15 @@ public final class Compactor {
                     continue; // garbage collection removed or rewrote it meanwhile
                 }
                 RepackResult r = store.repack(List.of(p.packId()), id -> true, (id, chunk) -> {
+                    TensorHints.Hint h = hints.get(id);
+                    if (h != null && chunk.codec() != Codec.DELTA && !tensorDone.contains(id)) {
+                        EncodedChunk e = encodeTensorChunk(id, chunk, h, bases, tensor);
+                        tensorDone.add(id);
+                        if (e != chunk) {
+                            n[0]++;
+                        }
+                        return e;
+                    }
                     if (chunk.codec() != Codec.RAW) {
                         return chunk;
                     }
@@ -93,7 +139,39 @@ public final class Compactor {
             packs++;
             compressed += n[0];
         }
-        return new Report(packs, compressed, before, after);
+        // A commit is settled once each of its tensor chunks is done (or gone: GC took it).
+        byCommit.forEach((commit, h) -> {
+            if (h.keySet().stream().allMatch(id -> tensorDone.contains(id) || !stored.contains(id))) {
+                settled.add(commit);
+            }
+        });
+        return new Report(packs, compressed, before, after, tensor[0], tensor[1]);
+    }
+
+    /**
+     * The smallest of the chunk's current encoding, its float encoding, and a delta against its
+     * hint's base (when the base is stored, is no deeper than the depth limit allows, and the chunk
+     * is no base itself).
+     */
+    private EncodedChunk encodeTensorChunk(ContentHash id, EncodedChunk chunk, TensorHints.Hint h, Set<ContentHash> bases,
+                                           long[] counts) {
+        byte[] raw = Codecs.decode(chunk);
+        EncodedChunk best = Codecs.compressFloat(raw, h.format());
+        if (h.base() != null && maxDeltaDepth > 0 && !bases.contains(id) && store.exists(h.base())) {
+            int baseDepth = DeltaChains.depthOf(store, h.base());
+            if (baseDepth < maxDeltaDepth) {
+                byte[] baseRaw = store.get(h.base());
+                java.util.Optional<EncodedChunk> d = Codecs.encodeDelta(raw, h.format(), h.base(), baseRaw, baseDepth);
+                if (d.isPresent() && d.get().data().length < best.data().length) {
+                    best = d.get();
+                    bases.add(h.base());
+                    baseOf.put(id, h.base());
+                    counts[1]++;
+                }
+            }
+        }
+        counts[0]++;
+        return best.data().length < chunk.data().length ? best : chunk;
     }
 
     private Set<String> packIds() {

@@ -92,9 +92,11 @@ public final class GarbageCollector {
                 }
             }
             uploads.heldByOpenSessions().forEach(live::add);
+            List<ChunkInfo> chunks = store.list();
+            keepDeltaBases(chunks, live);
 
             Map<String, long[]> perPack = new HashMap<>(); // pack -> {liveBytes, totalBytes}
-            for (ChunkInfo info : store.list()) {
+            for (ChunkInfo info : chunks) {
                 long[] t = perPack.computeIfAbsent(info.packId(), k -> new long[2]);
                 t[1] += info.encodedLength();
                 if (live.contains(info.id())) {
@@ -116,6 +118,32 @@ public final class GarbageCollector {
             return new Report(expired, live.size(), r.packsDeleted(), rewrite.size() - empty, r.chunksDropped(), r.bytesFreed());
         } finally {
             uploads.gcLock().writeLock().unlock();
+        }
+    }
+
+    /**
+     * Adds to {@code live} the base of every live delta chunk, and their bases in turn: a base no
+     * commit names any more stays as long as a delta needs it (decision 0016).
+     */
+    private void keepDeltaBases(List<ChunkInfo> chunks, Set<ContentHash> live) {
+        Set<ContentHash> deltas = new HashSet<>();
+        for (ChunkInfo c : chunks) {
+            if (c.codec() == dev.strata.core.Codec.DELTA) {
+                deltas.add(c.id());
+            }
+        }
+        java.util.ArrayDeque<ContentHash> work = new java.util.ArrayDeque<>();
+        for (ContentHash id : deltas) {
+            if (live.contains(id)) {
+                work.add(id);
+            }
+        }
+        while (!work.isEmpty()) {
+            dev.strata.core.store.DeltaChains.baseOf(store, work.poll()).ifPresent(base -> {
+                if (live.add(base) && deltas.contains(base)) {
+                    work.add(base);
+                }
+            });
         }
     }
 

@@ -9,6 +9,7 @@ import dev.strata.catalog.RefKind;
 import dev.strata.catalog.RepoRecord;
 import dev.strata.core.ChunkRef;
 import dev.strata.core.ContentHash;
+import dev.strata.core.FileManifest;
 import dev.strata.core.NotFoundException;
 import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.ChunkStore;
@@ -87,12 +88,22 @@ public final class Queries {
         return hits.subList(0, Math.min(hits.size(), q.limit() <= 0 ? 100 : q.limit()));
     }
 
-    /** One changed path: sizes before and after, and how many of the new version's bytes are in chunks the old one lacks. */
-    public record FileDiff(String path, String status, Long oldSize, Long newSize, long newChunkBytes) {}
+    /**
+     * One changed path: sizes before and after, and how many of the new version's bytes are in chunks
+     * the old one lacks; with tensors asked for, the tensor by tensor comparison of a modified model
+     * file (null otherwise).
+     */
+    public record FileDiff(String path, String status, Long oldSize, Long newSize, long newChunkBytes,
+                           List<TensorDiff.TensorChange> tensors) {}
 
     public record Diff(String from, String to, List<FileDiff> files, int added, int removed, int modified, int unchanged, long newChunkBytes) {}
 
     public Diff diff(RepoRecord repo, CommitRecord from, CommitRecord to) {
+        return diff(repo, from, to, false);
+    }
+
+    /** As {@link #diff(RepoRecord, CommitRecord, CommitRecord)}; {@code tensors}: compare model files tensor by tensor. */
+    public Diff diff(RepoRecord repo, CommitRecord from, CommitRecord to, boolean tensors) {
         Map<String, FileEntry> a = byPath(catalog.listFiles(repo.id(), from.id()));
         Map<String, FileEntry> b = byPath(catalog.listFiles(repo.id(), to.id()));
         TreeSet<String> paths = new TreeSet<>(a.keySet());
@@ -104,18 +115,20 @@ public final class Queries {
             FileEntry x = a.get(p), y = b.get(p);
             if (x == null) {
                 added++;
-                out.add(new FileDiff(p, "added", null, y.size(), y.size()));
+                out.add(new FileDiff(p, "added", null, y.size(), y.size(), null));
                 newBytes += y.size();
             } else if (y == null) {
                 removed++;
-                out.add(new FileDiff(p, "removed", x.size(), null, 0));
+                out.add(new FileDiff(p, "removed", x.size(), null, 0, null));
             } else if (x.sha256().equals(y.sha256()) && x.size() == y.size()) {
                 unchanged++;
             } else {
                 modified++;
-                long nb = newChunkBytes(repos.manifest(x).chunks(), repos.manifest(y).chunks());
+                FileManifest mx = repos.manifest(x), my = repos.manifest(y);
+                long nb = newChunkBytes(mx.chunks(), my.chunks());
                 newBytes += nb;
-                out.add(new FileDiff(p, "modified", x.size(), y.size(), nb));
+                List<TensorDiff.TensorChange> t = tensors && !my.tensors().isEmpty() ? TensorDiff.compare(store, mx, my) : null;
+                out.add(new FileDiff(p, "modified", x.size(), y.size(), nb, t));
             }
         }
         return new Diff(from.id(), to.id(), out, added, removed, modified, unchanged, newBytes);

@@ -420,7 +420,7 @@ public final class Replicator implements AutoCloseable {
             for (JsonNode m : client.post(base + "/missing", q).path("missing")) {
                 ContentHash id = ContentHash.fromHex(m.asText());
                 try {
-                    ChunkFrames.write(batch, id, store.getEncoded(id));
+                    ChunkFrames.write(batch, id, dev.strata.core.store.DeltaChains.selfContained(store, id));
                 } catch (IOException e) {
                     throw new UncheckedIOException(e);
                 }

@@ -41,9 +41,9 @@ public interface ChunkStore extends Closeable {
     /** Makes every put that returned before this call durable (fsync of data and directory). */
     void flush();
 
-    /** The decoded bytes of a chunk, verified against its id. */
+    /** The decoded bytes of a chunk, verified against its id (a delta is decoded against its base, from this store). */
     default byte[] get(ContentHash id) {
-        return dev.strata.core.codec.Codecs.verify(id, getEncoded(id));
+        return dev.strata.core.codec.Codecs.verify(id, getEncoded(id), DeltaChains.bases(this));
     }
 
     /** The chunk as stored (codec and encoded bytes), checksum-verified but not decoded. */

@@ -740,7 +740,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         } else {
             code(e.k(), e.m()).decode(shards, present);
             try {
-                Codecs.verify(id, assemble(e, shards));
+                Codecs.verify(id, assemble(e, shards), dev.strata.core.store.DeltaChains.bases(this));
             } catch (CorruptDataException ex) {
                 unrecoverable = "the stripe rebuilt from its " + valid + " intact shards fails its id check (" + ex.getMessage()
                         + "); damaged: " + String.join("; ", reasons);

@@ -386,7 +386,7 @@ public final class LocalPackStore implements ChunkStore {
         ContentHash id = loc.entry().id();
         for (int attempt = 0; ; attempt++) {
             try {
-                Codecs.verify(id, readEncoded(id, loc));
+                Codecs.verify(id, readEncoded(id, loc), dev.strata.core.store.DeltaChains.bases(this));
                 return;
             } catch (CorruptDataException | StorageException e) {
                 if (closed || index.get(id) != loc || packs.get(loc.pack().id) != loc.pack()) {
