@@ -590,7 +590,8 @@ public final class ApiServer implements AutoCloseable {
             dev.strata.service.Compactor.Report r = strata.compactor().run(() -> true);
             ctx.json(JsonViews.MAPPER.createObjectNode().put("packs_rewritten", r.packsRewritten())
                     .put("chunks_compressed", r.chunksCompressed()).put("bytes_before", r.bytesBefore())
-                    .put("bytes_after", r.bytesAfter()));
+                    .put("bytes_after", r.bytesAfter()).put("tensor_chunks", r.tensorChunks())
+                    .put("delta_chunks", r.deltaChunks()));
         });
         route(HandlerType.GET, PREFIX + "/admin/transfer-stats", "stats.transfer", Need.SERVER_ADMIN, ctx -> {
             Uploads.TransferStats t = strata.uploads().transferStats();

@@ -92,8 +92,8 @@ final class JsonViews {
                 for (var t : f.tensors()) {
                     ObjectNode tn = ts.addObject().put("name", t.name()).put("dtype", t.dtype()).put("status", t.status());
                     ArrayNode shape = tn.putArray("shape");
-                    for (long d : t.shape()) {
-                        shape.add(d);
+                    for (long dim : t.shape()) {
+                        shape.add(dim);
                     }
                     if (t.relativeChange() != null) {
                         double r = t.relativeChange();
