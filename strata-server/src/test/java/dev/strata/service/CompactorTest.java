@@ -49,7 +49,7 @@ class CompactorTest {
             java.util.Set<ContentHash> inSealed = new java.util.HashSet<>();
             store.list().stream().filter(c -> sealed.contains(c.packId())).forEach(c -> inSealed.add(c.id()));
             assertTrue(inSealed.size() >= 40, "most chunks are in sealed packs: " + inSealed.size());
-            Compactor.Report rep = new Compactor(store, uploads).run(() -> true);
+            Compactor.Report rep = new Compactor(store, uploads, catalog, Compactor.DEFAULT_MAX_DELTA_DEPTH).run(() -> true);
             assertTrue(rep.packsRewritten() >= 1, rep.toString());
             assertTrue(rep.chunksCompressed() > 0 && rep.chunksCompressed() <= 30, rep.toString());
             long after = store.packs().stream().mapToLong(p -> p.bytes()).sum();
@@ -60,7 +60,7 @@ class CompactorTest {
                 boolean compressed = i % 2 == 0 && inSealed.contains(ContentHash.of(b));
                 assertEquals(compressed, store.info(ContentHash.of(b)).codec() != Codec.RAW, "chunk " + i + " (the active pack is left alone)");
             }
-            Compactor.Report again = new Compactor(store, uploads).run(() -> false);
+            Compactor.Report again = new Compactor(store, uploads, catalog, Compactor.DEFAULT_MAX_DELTA_DEPTH).run(() -> false);
             assertEquals(0, again.packsRewritten(), "nothing runs when told to stop");
         } finally {
             store.close();
