@@ -3,9 +3,7 @@ package dev.strata.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.strata.core.ChunkRef;
 import dev.strata.core.ContentHash;
-import dev.strata.core.FileManifest;
 import dev.strata.core.InvalidInputException;
 import dev.strata.core.Names;
 import dev.strata.core.chunk.ChunkSpan;
@@ -118,9 +116,8 @@ final class PushOperation {
 
             ArrayNode fileNodes = StrataClient.JSON.createArrayNode();
             for (LocalFile f : changed) {
-                List<ChunkRef> refs = new ArrayList<>(f.chunks().chunks().size());
-                f.chunks().chunks().forEach(s -> refs.add(new ChunkRef(s.id(), s.length())));
-                String manifestId = client.postBytes(sessionPath + "/manifests", new FileManifest(refs).encode()).path("manifest_id").asText();
+                // The manifest carries the file's tensor table (model files): the server's codecs use it.
+                String manifestId = client.postBytes(sessionPath + "/manifests", f.chunks().toManifest().encode()).path("manifest_id").asText();
                 fileNodes.addObject().put("path", f.path()).put("size", f.chunks().size()).put("sha256", f.chunks().sha256().hex())
                         .put("manifest_id", manifestId);
             }
