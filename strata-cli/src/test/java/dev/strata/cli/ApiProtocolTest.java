@@ -115,6 +115,17 @@ class ApiProtocolTest {
     }
 
     @Test
+    void aDeltaFrameIsRefusedItWouldNeedABaseTheServerMayNotHold() throws Exception {
+        String up = startUpload();
+        byte[] c = TestData.bf16(12, 40_000);
+        byte[] body = frames(c);
+        body[32] = (byte) Codec.DELTA.id(); // the frame header's codec byte
+        HttpResponse<byte[]> r = send(req("/api/v1/repos/lab/api/uploads/" + up + "/chunks").POST(HttpRequest.BodyPublishers.ofByteArray(body)));
+        assertEquals(400, r.statusCode(), new String(r.body()));
+        assertTrue(new String(r.body()).contains("delta"), new String(r.body()));
+    }
+
+    @Test
     void aChunkWhoseBytesDoNotMatchItsIdIsRejected() throws Exception {
         String up = startUpload();
         byte[] good = TestData.bf16(11, 50_000);

@@ -29,6 +29,9 @@ public final class ChunkFrames {
     public record Frame(ContentHash id, EncodedChunk chunk) {}
 
     public static void write(OutputStream out, ContentHash id, EncodedChunk chunk) throws IOException {
+        if (chunk.codec() == Codec.DELTA) {
+            throw new IllegalArgumentException("chunk " + id + " is a delta: resolve it before sending (DeltaChains.selfContained)");
+        }
         byte[] h = new byte[HEADER];
         writeHeader(h, 0, id, chunk.codec(), chunk.rawLength(), chunk.data().length);
         out.write(h);
@@ -59,6 +62,10 @@ public final class ChunkFrames {
             codec = Codec.fromId(h[32] & 0xff);
         } catch (RuntimeException e) {
             throw new InvalidInputException("unknown codec id " + (h[32] & 0xff) + " in chunk frame");
+        }
+        if (codec == Codec.DELTA) {
+            // A delta decodes only against a base the receiver may lack: never a wire encoding.
+            throw new InvalidInputException("chunk frame " + id + " is a delta (codec " + codec.id() + "): frames must decode on their own");
         }
         int raw = getInt(h, 33);
         int enc = getInt(h, 37);
