@@ -172,6 +172,7 @@ def main():
     ap.add_argument("--skip-peers", action="store_true", help="Strata only (quick iterations)")
     a = ap.parse_args()
 
+    os.makedirs(OUT, exist_ok=True)
     res = {"bench": "tensor", "machine": machine(), "params": vars(a), "modes": {}}
     for mode in a.modes.split(","):
         ckpts = generate(mode, a)
