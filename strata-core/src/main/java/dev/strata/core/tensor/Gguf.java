@@ -1,6 +1,7 @@
 package dev.strata.core.tensor;
 
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
@@ -82,12 +83,12 @@ final class Gguf {
         for (int i = 0; i < names.size(); i++) {
             long off = offsets.get(i);
             if (off > size - dataStart) {
-                throw new InvalidInputException("gguf: tensor " + names.get(i) + " starts past the end of the file");
+                throw new InvalidInputException("gguf: tensor " + Names.quote(names.get(i)) + " starts past the end of the file");
             }
             long[] dims = shapes.get(i);
             DType t = types.get(i);
             if (dims.length > 0 && dims[0] % t.blockSize() != 0) {
-                throw new InvalidInputException("gguf: tensor " + names.get(i) + " row is not a whole number of " + t + " blocks");
+                throw new InvalidInputException("gguf: tensor " + Names.quote(names.get(i)) + " row is not a whole number of " + t + " blocks");
             }
             long length = t.byteLength(DType.elementCount(dims));
             tensors.add(new TensorInfo(names.get(i), t, dims, dataStart + off, length));

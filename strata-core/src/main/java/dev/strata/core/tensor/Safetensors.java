@@ -7,6 +7,7 @@ import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
@@ -101,7 +102,7 @@ final class Safetensors {
                     int rank = 0;
                     for (JsonToken d = p.nextToken(); d != JsonToken.END_ARRAY; d = p.nextToken()) {
                         if (rank == TensorInfo.MAX_RANK) {
-                            throw new InvalidInputException("safetensors: tensor " + name + " has rank over " + TensorInfo.MAX_RANK);
+                            throw new InvalidInputException("safetensors: tensor " + Names.quote(name) + " has rank over " + TensorInfo.MAX_RANK);
                         }
                         dims[rank++] = nonNegative(p, d);
                     }
@@ -120,10 +121,10 @@ final class Safetensors {
             }
         }
         if (dtype == null || shape == null || begin < 0) {
-            throw new InvalidInputException("safetensors: tensor " + name + " lacks dtype, shape or data_offsets");
+            throw new InvalidInputException("safetensors: tensor " + Names.quote(name) + " lacks dtype, shape or data_offsets");
         }
         if (end < begin || begin > Long.MAX_VALUE - dataStart || end > Long.MAX_VALUE - dataStart) {
-            throw new InvalidInputException("safetensors: tensor " + name + " has bad data_offsets");
+            throw new InvalidInputException("safetensors: tensor " + Names.quote(name) + " has bad data_offsets");
         }
         return new TensorInfo(name, dtype, shape, dataStart + begin, end - begin);
     }

@@ -2,6 +2,7 @@ package dev.strata.core.tensor;
 
 import dev.strata.core.ContentHash;
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import dev.strata.core.hash.Blake3;
 import java.util.Arrays;
 import java.util.List;
@@ -20,13 +21,13 @@ public record TensorEntry(String name, DType dtype, long[] shape, long offset, l
         new TensorInfo(name, dtype, shape, offset, length);
         shape = shape.clone();
         if (length <= 0) {
-            throw new InvalidInputException("tensor " + name + " is empty");
+            throw new InvalidInputException("tensor " + Names.quote(name) + " is empty");
         }
         if (firstChunk < 0 || chunkCount < 1 || firstChunk > Integer.MAX_VALUE - chunkCount) {
-            throw new InvalidInputException("tensor " + name + ": bad chunk range " + firstChunk + "+" + chunkCount);
+            throw new InvalidInputException("tensor " + Names.quote(name) + ": bad chunk range " + firstChunk + "+" + chunkCount);
         }
         if (digest == null) {
-            throw new InvalidInputException("tensor " + name + ": digest missing");
+            throw new InvalidInputException("tensor " + Names.quote(name) + ": digest missing");
         }
     }
 
@@ -61,15 +62,15 @@ public record TensorEntry(String name, DType dtype, long[] shape, long offset, l
         int next = 0;
         for (TensorEntry t : tensors) {
             if (t.firstChunk() < next || t.firstChunk() > chunks - t.chunkCount()) {
-                throw new InvalidInputException("tensor " + t.name() + ": chunks " + t.firstChunk() + "+" + t.chunkCount()
+                throw new InvalidInputException("tensor " + Names.quote(t.name()) + ": chunks " + t.firstChunk() + "+" + t.chunkCount()
                         + " out of order or outside the " + chunks + "-chunk list");
             }
             int end = t.firstChunk() + t.chunkCount();
             if (chunkOffsets[t.firstChunk()] != t.offset() || chunkOffsets[end] - chunkOffsets[t.firstChunk()] != t.length()) {
-                throw new InvalidInputException("tensor " + t.name() + ": offset/length do not match its chunks");
+                throw new InvalidInputException("tensor " + Names.quote(t.name()) + ": offset/length do not match its chunks");
             }
             if (!digestOf(ids, t.firstChunk(), t.chunkCount()).equals(t.digest())) {
-                throw new InvalidInputException("tensor " + t.name() + ": digest does not match its chunks");
+                throw new InvalidInputException("tensor " + Names.quote(t.name()) + ": digest does not match its chunks");
             }
             next = end;
         }

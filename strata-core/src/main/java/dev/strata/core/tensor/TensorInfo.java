@@ -1,6 +1,7 @@
 package dev.strata.core.tensor;
 
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import java.util.Arrays;
 
 /**
@@ -25,11 +26,11 @@ public record TensorInfo(String name, DType dtype, long[] shape, long offset, lo
         }
         shape = shape.clone();
         if (offset < 0 || length < 0 || offset > Long.MAX_VALUE - length) {
-            throw new InvalidInputException("tensor " + name + ": bad offset/length " + offset + "/" + length);
+            throw new InvalidInputException("tensor " + Names.quote(name) + ": bad offset/length " + offset + "/" + length);
         }
         long want = dtype.byteLength(DType.elementCount(shape));
         if (want != length) {
-            throw new InvalidInputException("tensor " + name + ": " + length + " bytes, but shape "
+            throw new InvalidInputException("tensor " + Names.quote(name) + ": " + length + " bytes, but shape "
                     + Arrays.toString(shape) + " of " + dtype + " needs " + want);
         }
     }

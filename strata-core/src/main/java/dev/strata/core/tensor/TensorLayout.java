@@ -1,6 +1,7 @@
 package dev.strata.core.tensor;
 
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -22,7 +23,7 @@ public record TensorLayout(String format, long size, List<Segment> segments) {
                 throw new InvalidInputException("a tensor segment, and only one, carries a tensor");
             }
             if (tensor != null && (tensor.offset() != offset || tensor.length() != length)) {
-                throw new InvalidInputException("tensor " + tensor.name() + " does not match its segment");
+                throw new InvalidInputException("tensor " + Names.quote(tensor.name()) + " does not match its segment");
             }
         }
 
@@ -82,10 +83,10 @@ public record TensorLayout(String format, long size, List<Segment> segments) {
         long pos = headerEnd;
         for (TensorInfo t : sorted) {
             if (t.offset() < pos) {
-                throw new InvalidInputException("tensor " + t.name() + " at " + t.offset() + " overlaps the bytes before " + pos);
+                throw new InvalidInputException("tensor " + Names.quote(t.name()) + " at " + t.offset() + " overlaps the bytes before " + pos);
             }
             if (t.end() > size) {
-                throw new InvalidInputException("tensor " + t.name() + " ends at " + t.end() + ", past the " + size + "-byte file");
+                throw new InvalidInputException("tensor " + Names.quote(t.name()) + " ends at " + t.end() + ", past the " + size + "-byte file");
             }
             if (t.offset() > pos) {
                 segments.add(new Segment(Kind.OTHER, pos, t.offset() - pos, null));

@@ -1,6 +1,7 @@
 package dev.strata.core.tensor;
 
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -117,7 +118,7 @@ final class TorchPickle {
                 uses.put(s.key(), new StorageUse(s, name, shape));
             } else {
                 if (!u.storage().equals(s)) {
-                    throw new InvalidInputException("torch: storage " + s.key() + " declared with two types or sizes");
+                    throw new InvalidInputException("torch: storage " + Names.quote(s.key()) + " declared with two types or sizes");
                 }
                 if (!java.util.Arrays.equals(u.shape(), shape)) {
                     uses.put(s.key(), new StorageUse(s, u.name(), new long[] {s.numel()}));
@@ -403,7 +404,7 @@ final class TorchPickle {
             default -> false;
         };
         if (!ok) {
-            throw new InvalidInputException("torch: global " + module + "." + name + " is not allowed");
+            throw new InvalidInputException("torch: global " + Names.quote(module + "." + name) + " is not allowed");
         }
         return new Global(module, name);
     }
@@ -474,7 +475,7 @@ final class TorchPickle {
                 dtype = torchDType(g.name());
             }
             if (dtype == null) {
-                throw new InvalidInputException("torch: " + g.name() + " is not a storage type");
+                throw new InvalidInputException("torch: " + Names.quote(g.name()) + " is not a storage type");
             }
         }
         if (key.isEmpty() || key.length() > 64 || !key.chars().allMatch(c -> c >= 0x21 && c < 0x7f && c != '/')) {

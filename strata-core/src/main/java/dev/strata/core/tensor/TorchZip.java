@@ -1,6 +1,7 @@
 package dev.strata.core.tensor;
 
 import dev.strata.core.InvalidInputException;
+import dev.strata.core.Names;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.util.ArrayList;
@@ -123,10 +124,10 @@ final class TorchZip {
         Entry pickle = null;
         for (Entry e : entries) {
             if (e.method() != 0) {
-                throw new InvalidInputException("zip: entry " + e.name() + " is compressed (method " + e.method() + ")");
+                throw new InvalidInputException("zip: entry " + Names.quote(e.name()) + " is compressed (method " + e.method() + ")");
             }
             if (e.compressedSize() != e.size()) {
-                throw new InvalidInputException("zip: stored entry " + e.name() + " with differing sizes");
+                throw new InvalidInputException("zip: stored entry " + Names.quote(e.name()) + " with differing sizes");
             }
             if (e.name().equals("data.pkl") || e.name().endsWith("/data.pkl")) {
                 if (pickle != null) {
@@ -155,11 +156,11 @@ final class TorchZip {
         for (TorchPickle.StorageUse u : TorchPickle.storages(pkl)) {
             Entry e = byName.get(prefix + "data/" + u.storage().key());
             if (e == null) {
-                throw new InvalidInputException("zip: storage " + u.storage().key() + " has no data entry");
+                throw new InvalidInputException("zip: storage " + Names.quote(u.storage().key()) + " has no data entry");
             }
             long bytes = u.storage().dtype().byteLength(u.storage().numel());
             if (bytes != e.size()) {
-                throw new InvalidInputException("zip: storage " + u.storage().key() + " holds " + e.size() + " bytes, expected " + bytes);
+                throw new InvalidInputException("zip: storage " + Names.quote(u.storage().key()) + " holds " + e.size() + " bytes, expected " + bytes);
             }
             long off = dataOffset(r, e, cdOffset);
             tensors.add(new TensorInfo(u.name(), u.storage().dtype(), u.shape(), off, bytes));
@@ -189,7 +190,7 @@ final class TorchZip {
     /** Where an entry's data starts, from its local header (checked against the central entry). */
     private static long dataOffset(ChannelReader r, Entry e, long cdOffset) throws IOException {
         if (e.localHeader() > cdOffset - 30) {
-            throw new InvalidInputException("zip: local header of " + e.name() + " out of place");
+            throw new InvalidInputException("zip: local header of " + Names.quote(e.name()) + " out of place");
         }
         r.seek(e.localHeader());
         if (r.i32() != LOCAL_HEADER_SIG) {
@@ -197,18 +198,18 @@ final class TorchZip {
         }
         r.skip(4);
         if (r.u16() != e.method()) {
-            throw new InvalidInputException("zip: local and central headers of " + e.name() + " disagree");
+            throw new InvalidInputException("zip: local and central headers of " + Names.quote(e.name()) + " disagree");
         }
         r.skip(16);
         int nameLen = r.u16();
         int extraLen = r.u16();
         byte[] name = r.bytes(nameLen);
         if (!ChannelReader.utf8(name).equals(e.name())) {
-            throw new InvalidInputException("zip: local and central names of " + e.name() + " disagree");
+            throw new InvalidInputException("zip: local and central names of " + Names.quote(e.name()) + " disagree");
         }
         long start = r.position() + extraLen;
         if (start > cdOffset || e.size() > cdOffset - start) {
-            throw new InvalidInputException("zip: data of " + e.name() + " runs into the central directory");
+            throw new InvalidInputException("zip: data of " + Names.quote(e.name()) + " runs into the central directory");
         }
         return start;
     }
