@@ -174,6 +174,30 @@ class TensorFormatsTest {
     }
 
     @Test
+    void zip64ArchivesWithManyStoragesParse() throws IOException {
+        // Over 65 535 entries: java.util.zip writes the ZIP64 end records, as torch does for big files.
+        int n = 66_000;
+        Pickles p = new Pickles().proto().op('}').op('(');
+        Map<String, byte[]> storages = new LinkedHashMap<>();
+        for (int i = 0; i < n; i++) {
+            String key = Integer.toString(i);
+            p.str("t" + i).global("torch._utils", "_rebuild_tensor_v2");
+            p.op('(').op('(').str("storage").global("torch", "ShortStorage").str(key).str("cpu").integer(1).op('t').op('Q');
+            p.integer(0).op(')').op(')').op(0x89).op('N').op('t').op('R');
+            storages.put(key, new byte[] {(byte) i, (byte) (i >> 8)});
+        }
+        p.op('u').op('.');
+        byte[] zip = TensorFiles.torchZip(p.bytes(), storages, false);
+        TensorLayout l = detect(zip).orElseThrow();
+        assertTiles(l, zip.length);
+        assertEquals(n, l.tensors().size());
+        TensorInfo last = l.tensors().getLast();
+        assertEquals("t" + (n - 1), last.name());
+        assertEquals(DType.I16, last.dtype());
+        assertEquals((byte) (n - 1), zip[(int) last.offset()]);
+    }
+
+    @Test
     void hostilePicklesAreRejected() {
         Pickles os = new Pickles().proto().global("os", "system").str("echo pwned").tuple1().op('R').op('.');
         assertRejected(os.bytes(), "global os.system");
