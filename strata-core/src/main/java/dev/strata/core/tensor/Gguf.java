@@ -21,6 +21,8 @@ final class Gguf {
     static final long MAX_KV = 1 << 20;
     static final int MAX_KEY = 64 << 10;
     static final int MAX_DEPTH = 4;
+    /** Cap on all tensor names together, so a huge hostile file cannot make us hold gigabytes of names. */
+    static final long MAX_NAME_TOTAL = 64L << 20;
 
     private static final int T_STRING = 8;
     private static final int T_ARRAY = 9;
@@ -61,8 +63,14 @@ final class Gguf {
         List<long[]> shapes = new ArrayList<>();
         List<DType> types = new ArrayList<>();
         List<Long> offsets = new ArrayList<>();
+        long nameBytes = 0;
         for (long i = 0; i < tensorCount; i++) {
-            names.add(string(r, TensorInfo.MAX_NAME_BYTES));
+            String name = string(r, TensorInfo.MAX_NAME_BYTES);
+            nameBytes += name.length();
+            if (nameBytes > MAX_NAME_TOTAL) {
+                throw new InvalidInputException("gguf: tensor names longer than " + MAX_NAME_TOTAL + " in total");
+            }
+            names.add(name);
             long nDims = r.u32();
             if (nDims > TensorInfo.MAX_RANK) {
                 throw new InvalidInputException("gguf: rank " + nDims + " over " + TensorInfo.MAX_RANK);

@@ -21,7 +21,7 @@ final class TorchPickle {
     static final int MAX_MEMO = 1 << 20;
     static final int MAX_STACK = 1 << 20;
     static final int MAX_MARKS = 256;
-    static final int MAX_OBJECTS = 8 << 20;
+    static final int MAX_OBJECTS = 4 << 20;
     static final int MAX_WALK_DEPTH = 64;
 
     /** A storage named by a persistent id: {@code ('storage', type, key, location, numel)}. */

@@ -25,8 +25,8 @@ final class TorchZip {
     static final int ZIP64_LOCATOR_SIG = 0x07064b50;
     static final int ZIP64_EOCD_SIG = 0x06064b50;
     static final int MAX_ENTRIES = 1 << 20;
-    static final long MAX_CENTRAL_DIRECTORY = 256L << 20;
-    static final int MAX_PICKLE = 256 << 20;
+    static final long MAX_CENTRAL_DIRECTORY = 128L << 20;
+    static final int MAX_PICKLE = 128 << 20;
     private static final int EOCD_MIN = 22;
     private static final int MAX_COMMENT = 0xffff;
 
