@@ -4,6 +4,9 @@ import dev.strata.core.ContentHash;
 import dev.strata.core.chunk.ChunkSpan;
 import dev.strata.core.chunk.ChunkedFile;
 import dev.strata.core.chunk.FileChunker;
+import dev.strata.core.tensor.DType;
+import dev.strata.core.tensor.TensorEntry;
+import dev.strata.core.tensor.TensorInfo;
 import java.io.DataInputStream;
 import java.io.DataOutputStream;
 import java.io.IOException;
@@ -35,7 +38,8 @@ import java.util.function.LongConsumer;
  */
 final class FileIndexCache {
     private static final int MAGIC = 0x53544643; // "STFC"
-    private static final int VERSION = 1;
+    /** 2: entries end with the tensor table of model files; version-1 entries (no tensors) are misses. */
+    private static final int VERSION = 2;
     /** Files modified this recently may still change within the timestamp's granularity: not cached. */
     private static final Duration SETTLE = Duration.ofSeconds(2);
 
@@ -132,7 +136,39 @@ final class FileIndexCache {
                 spans.add(new ChunkSpan(offset, len, ContentHash.fromBytes(id)));
                 offset += len;
             }
-            return new ChunkedFile(got.size(), ContentHash.fromBytes(sha), spans);
+            int t = in.readInt();
+            if (t < 0 || t > n) {
+                return null;
+            }
+            List<TensorEntry> tensors = new ArrayList<>(t);
+            for (int i = 0; i < t; i++) {
+                int nameLen = in.readInt();
+                if (nameLen < 0 || nameLen > TensorInfo.MAX_NAME_BYTES) {
+                    return null;
+                }
+                byte[] name = new byte[nameLen];
+                in.readFully(name);
+                DType dtype = DType.fromCode(in.readUnsignedByte());
+                long[] shape = new long[in.readUnsignedByte()];
+                if (shape.length > TensorInfo.MAX_RANK) {
+                    return null;
+                }
+                for (int d = 0; d < shape.length; d++) {
+                    shape[d] = in.readLong();
+                }
+                long tensorOffset = in.readLong();
+                long length = in.readLong();
+                int first = in.readInt();
+                int count = in.readInt();
+                in.readFully(id);
+                tensors.add(new TensorEntry(new String(name, StandardCharsets.UTF_8), dtype, shape, tensorOffset, length, first, count,
+                        ContentHash.fromBytes(id)));
+            }
+            if (in.read() != -1) {
+                return null;
+            }
+            // The constructor checks the tensors against the chunks (offsets, ranges, digests).
+            return new ChunkedFile(got.size(), ContentHash.fromBytes(sha), spans, tensors);
         } catch (IOException | RuntimeException e) {
             return null; // a damaged cache entry is a cache miss
         }
@@ -155,6 +191,23 @@ final class FileIndexCache {
                 for (ChunkSpan s : f.chunks()) {
                     out.writeInt(s.length());
                     out.write(s.id().toBytes());
+                }
+                out.writeInt(f.tensors().size());
+                for (TensorEntry t : f.tensors()) {
+                    byte[] name = t.name().getBytes(StandardCharsets.UTF_8);
+                    out.writeInt(name.length);
+                    out.write(name);
+                    out.writeByte(t.dtype().code());
+                    long[] shape = t.shape();
+                    out.writeByte(shape.length);
+                    for (long d : shape) {
+                        out.writeLong(d);
+                    }
+                    out.writeLong(t.offset());
+                    out.writeLong(t.length());
+                    out.writeInt(t.firstChunk());
+                    out.writeInt(t.chunkCount());
+                    out.write(t.digest().toBytes());
                 }
             }
             Files.move(tmp, entry, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);

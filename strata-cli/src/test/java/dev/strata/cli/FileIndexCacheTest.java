@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.strata.core.chunk.ChunkedFile;
 import dev.strata.core.chunk.FileChunker;
+import dev.strata.core.tensor.TensorFiles;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -65,6 +66,24 @@ class FileIndexCacheTest {
         int hits = cache.hits();
         assertEquals(good, cache.chunk(new FileChunker(1), f, n -> {}), "a damaged entry is recomputed, not trusted");
         assertEquals(hits, cache.hits());
+    }
+
+    @Test
+    void modelFilesKeepTheirTensorTableThroughTheCache() throws Exception {
+        Path f = tmp.resolve("model.safetensors");
+        java.util.Map<String, TensorFiles.St> tensors = new java.util.LinkedHashMap<>();
+        tensors.put("w", new TensorFiles.St("F32", new long[] {3, 1 << 18}, new byte[3 << 20]));
+        tensors.put("b", new TensorFiles.St("I64", new long[] {4}, TensorFiles.int64s(1, 2, 3, 4)));
+        Files.write(f, TensorFiles.safetensors(tensors));
+        settle(f);
+        FileIndexCache cache = FileIndexCache.open(true);
+        ChunkedFile first = cache.chunk(new FileChunker(1), f, n -> {});
+        assertEquals(2, first.tensors().size());
+        int hits = cache.hits();
+        ChunkedFile again = cache.chunk(new FileChunker(1), f, n -> {});
+        assertEquals(hits + 1, cache.hits());
+        assertEquals(first, again);
+        assertEquals(first.toManifest().id(), again.toManifest().id());
     }
 
     @Test
