@@ -20,11 +20,13 @@ import java.util.function.BooleanSupplier;
 
 /**
  * Compresses stored chunks after the fact: pushes to a local server send chunks raw (cheapest for
- * the push), and the compactor rewrites sealed packs that are mostly raw with every chunk that
- * {@link Codecs#compressBest} (zstd-1 or byte planes for float tensors) shrinks by at least 3 %
- * re-encoded, the rest unchanged (docs/decisions/0008, 0009). Chunk ids
- * do not change, so no catalog row does; the new pack is durable before the old one is deleted,
- * so readers never see a half-done state.
+ * the push), and the compactor rewrites packs, one at a time: chunks of float tensors (known from
+ * the manifests' tensor tables, {@link TensorHints}) get the float codec or become deltas against
+ * the same slice of the same tensor in the commit's reference version (decision 0016); in packs
+ * that are mostly raw, other chunks that {@link Codecs#compressBest} (zstd-1 or byte planes) shrinks
+ * by at least 3 % are re-encoded (decisions 0008, 0009). Chunk ids do not change, so no catalog row
+ * does; the new pack is durable before the old one is deleted, so readers never see a half-done
+ * state. The unsealed pack is included: repacking seals it.
  *
  * <p>Background work yields (ARCHITECTURE invariant 7): the automatic run starts only after the
  * server has been idle for a while and stops as soon as a request arrives; {@code strata compact}
@@ -40,8 +42,14 @@ public final class Compactor {
     private final Uploads uploads;
     private final Catalog catalog;
     private final int maxDeltaDepth;
-    /** Packs this compactor wrote or already tried: not tried again in this process (for the generic codecs). */
-    private final Set<String> done = ConcurrentHashMap.newKeySet();
+    /**
+     * Packs this compactor wrote or already tried, with their raw bytes at the time: not tried again
+     * for the generic codecs until more raw bytes arrive (only the unsealed pack grows).
+     */
+    private final Map<String, Long> done = new ConcurrentHashMap<>();
+    /** Raw bytes of the tensor chunks encoded last: the next commit's deltas need them as bases. */
+    private final RawCache recent = new RawCache(RAW_CACHE_BYTES);
+    static final long RAW_CACHE_BYTES = 96L << 20;
     /** Tensor chunks already given their float or delta encoding, or found not to gain from one. */
     private final Set<ContentHash> tensorDone = ConcurrentHashMap.newKeySet();
     /** Commits ("repo id/commit id") whose tensor chunks are all done: their manifests are not read again. */
@@ -92,8 +100,10 @@ public final class Compactor {
         long[] tensor = new long[2];
         for (PackInfo p : store.packs()) {
             long[] t = perPack.get(p.packId());
-            boolean generic = !done.contains(p.packId()) && t != null && t[0] >= RAW_FRACTION * t[1];
-            if (!p.sealed() || t == null || !(generic || t[2] > 0)) {
+            // The unsealed pack too: a lone model or the last checkpoint of a series is compacted
+            // without waiting for more pushes (repacking it seals it; new chunks go to a new one).
+            boolean generic = t != null && t[0] >= RAW_FRACTION * t[1] && done.getOrDefault(p.packId(), -1L) != t[0];
+            if (t == null || !(generic || t[2] > 0)) {
                 continue;
             }
             if (!keepGoing.getAsBoolean()) {
@@ -127,15 +137,21 @@ public final class Compactor {
                 });
                 before += p.bytes();
                 after += p.bytes() - r.bytesFreed();
-                for (String id : packIds()) {
-                    if (!beforePacks.contains(id)) {
-                        done.add(id); // written by this compaction: its raw chunks did not compress
+                Set<String> written = new HashSet<>(packIds());
+                written.removeAll(beforePacks);
+                if (!written.isEmpty()) { // written by this compaction: its raw chunks did not compress
+                    Map<String, Long> raw = new HashMap<>();
+                    for (ChunkInfo c : store.list()) {
+                        if (written.contains(c.packId())) {
+                            raw.merge(c.packId(), c.codec() == Codec.RAW ? (long) c.encodedLength() : 0L, Long::sum);
+                        }
                     }
+                    written.forEach(id -> done.put(id, raw.getOrDefault(id, 0L)));
                 }
             } finally {
                 uploads.gcLock().writeLock().unlock();
             }
-            done.add(p.packId());
+            done.put(p.packId(), t[0]);
             packs++;
             compressed += n[0];
         }
@@ -156,11 +172,15 @@ public final class Compactor {
     private EncodedChunk encodeTensorChunk(ContentHash id, EncodedChunk chunk, TensorHints.Hint h, Set<ContentHash> bases,
                                            long[] counts) {
         byte[] raw = Codecs.decode(chunk);
+        recent.put(id, raw);
         EncodedChunk best = Codecs.compressFloat(raw, h.format());
         if (h.base() != null && maxDeltaDepth > 0 && !bases.contains(id) && store.exists(h.base())) {
             int baseDepth = DeltaChains.depthOf(store, h.base());
             if (baseDepth < maxDeltaDepth) {
-                byte[] baseRaw = store.get(h.base());
+                byte[] baseRaw = recent.get(h.base());
+                if (baseRaw == null) {
+                    baseRaw = store.get(h.base()); // decodes the base's own chain
+                }
                 java.util.Optional<EncodedChunk> d = Codecs.encodeDelta(raw, h.format(), h.base(), baseRaw, baseDepth);
                 if (d.isPresent() && d.get().data().length < best.data().length) {
                     best = d.get();
@@ -178,5 +198,30 @@ public final class Compactor {
         Set<String> ids = new java.util.HashSet<>();
         store.packs().forEach(p -> ids.add(p.packId()));
         return ids;
+    }
+
+    /** A byte-bounded LRU of raw chunk bytes (thread-confined: the compactor runs one pass at a time). */
+    static final class RawCache {
+        private final long capacity;
+        private long bytes;
+        private final java.util.LinkedHashMap<ContentHash, byte[]> map = new java.util.LinkedHashMap<>(16, 0.75f, true);
+
+        RawCache(long capacity) {
+            this.capacity = capacity;
+        }
+
+        synchronized byte[] get(ContentHash id) {
+            return map.get(id);
+        }
+
+        synchronized void put(ContentHash id, byte[] raw) {
+            byte[] old = map.put(id, raw);
+            bytes += raw.length - (old == null ? 0 : old.length);
+            var it = map.entrySet().iterator();
+            while (bytes > capacity && it.hasNext()) {
+                bytes -= it.next().getValue().length;
+                it.remove();
+            }
+        }
     }
 }
