@@ -1,0 +1,325 @@
+package dev.strata.core.codec;
+
+import dev.strata.core.CorruptDataException;
+
+/**
+ * Static order-0 rANS (range asymmetric numeral systems) with 4 interleaved states, 32-bit states,
+ * 12-bit probabilities and 16-bit renormalisation (docs/format.md, "rANS streams"). Symbol i is
+ * coded by state i mod 4, so the decoder has 4 independent dependency chains.
+ *
+ * <p>Stream: u16 S (symbols present), S × (u16 symbol, u16 frequency) with symbols strictly
+ * increasing and frequencies summing to 4096, 4 × u32 final encoder states (lane 0 first), then
+ * the 16-bit words (little-endian) in the order the decoder reads them. An empty input is an
+ * empty stream. All integers little-endian.
+ *
+ * <p>Decoding trusts nothing: the table is validated (ranges, order, sum), every state must lie in
+ * [2^16, 2^32), each symbol reads at most one word and every read is bounds-checked, and at the end
+ * all four states must be back at 2^16 with every word consumed. Invalid input is a
+ * {@link CorruptDataException}, in time linear in the symbol count.
+ */
+final class Rans {
+    static final int PROB_BITS = 12;
+    static final int PROB_SCALE = 1 << PROB_BITS;
+    static final int LANES = 4;
+    private static final long L = 1L << 16;
+    private static final long MASK = PROB_SCALE - 1;
+
+    private Rans() {}
+
+    /** Bytes of the table for {@code present} symbols. */
+    static int tableLength(int present) {
+        return 2 + 4 * present;
+    }
+
+    /**
+     * Estimated stream length (bytes) for symbols with these counts: order-0 entropy plus the table
+     * and states. Used to decide whether coding pays before coding.
+     */
+    static long estimate(int[] counts, int n) {
+        if (n == 0) {
+            return 0;
+        }
+        double bits = 0;
+        int present = 0;
+        for (int c : counts) {
+            if (c > 0) {
+                present++;
+                bits -= c * Math.log((double) c / n);
+            }
+        }
+        return (long) Math.ceil(bits / Math.log(2) / 8 * 1.003) + tableLength(present) + 4 * LANES + 2;
+    }
+
+    /** Frequencies summing to {@link #PROB_SCALE}, at least 1 for every symbol with a count. */
+    static int[] normalize(int[] counts, int n) {
+        int[] f = new int[counts.length];
+        int sum = 0;
+        int largest = -1;
+        for (int s = 0; s < counts.length; s++) {
+            if (counts[s] > 0) {
+                f[s] = (int) Math.max(1, Math.round((double) counts[s] * PROB_SCALE / n));
+                sum += f[s];
+                if (largest < 0 || f[s] > f[largest]) {
+                    largest = s;
+                }
+            }
+        }
+        // Fix the rounding: take from (or give to) the largest frequencies, which costs least.
+        while (sum != PROB_SCALE) {
+            if (sum < PROB_SCALE) {
+                f[largest] += PROB_SCALE - sum;
+                sum = PROB_SCALE;
+            } else {
+                int best = -1;
+                for (int s = 0; s < f.length; s++) {
+                    if (f[s] > 1 && (best < 0 || f[s] > f[best])) {
+                        best = s;
+                    }
+                }
+                int take = Math.min(sum - PROB_SCALE, Math.max(1, f[best] / 4));
+                take = Math.min(take, f[best] - 1);
+                f[best] -= take;
+                sum -= take;
+            }
+        }
+        return f;
+    }
+
+    /** Encodes {@code syms[0..n)} (each below {@code counts.length}, counted in {@code counts}). */
+    static byte[] encode(short[] syms, int n, int[] counts) {
+        return encode(syms, null, n, counts);
+    }
+
+    /** Encodes {@code bytes[0..n)} as unsigned symbols (counted in {@code counts}, length 256). */
+    static byte[] encode(byte[] bytes, int n, int[] counts) {
+        return encode(null, bytes, n, counts);
+    }
+
+    private static byte[] encode(short[] syms, byte[] bytes, int n, int[] counts) {
+        if (n == 0) {
+            return new byte[0];
+        }
+        int[] f = normalize(counts, n);
+        int a = f.length;
+        int present = 0;
+        int[] fc = new int[a]; // freq << 16 | cum
+        long[] rcp = new long[a];
+        int cum = 0;
+        for (int s = 0; s < a; s++) {
+            if (f[s] > 0) {
+                present++;
+                fc[s] = f[s] << 16 | cum;
+                rcp[s] = f[s] == 1 ? 0 : Long.divideUnsigned(-1L, f[s]) + 1;
+                cum += f[s];
+            }
+        }
+        int head = tableLength(present) + 4 * LANES;
+        // At most one word per symbol.
+        byte[] buf = new byte[head + 2 * n];
+        int pos = buf.length;
+        long x0 = L, x1 = L, x2 = L, x3 = L;
+        int i = n - 1;
+        // Tail symbols (n not a multiple of 4) first, in reverse order, then 4 at a time.
+        for (; (i & 3) != 3; i--) {
+            int s = syms != null ? syms[i] : bytes[i] & 0xff;
+            int e = fc[s];
+            long x = switch (i & 3) { case 0 -> x0; case 1 -> x1; default -> x2; };
+            int freq = e >>> 16;
+            if (x >= (long) freq << 20) {
+                pos -= 2;
+                buf[pos] = (byte) x;
+                buf[pos + 1] = (byte) (x >>> 8);
+                x >>>= 16;
+            }
+            long q = freq == 1 ? x : Math.unsignedMultiplyHigh(x, rcp[s]);
+            x = x + (e & 0xffff) + q * (PROB_SCALE - freq);
+            switch (i & 3) { case 0 -> x0 = x; case 1 -> x1 = x; default -> x2 = x; }
+        }
+        for (; i >= 0; i -= 4) {
+            int s3, s2, s1, s0;
+            if (syms != null) {
+                s3 = syms[i]; s2 = syms[i - 1]; s1 = syms[i - 2]; s0 = syms[i - 3];
+            } else {
+                s3 = bytes[i] & 0xff; s2 = bytes[i - 1] & 0xff; s1 = bytes[i - 2] & 0xff; s0 = bytes[i - 3] & 0xff;
+            }
+            int e, freq;
+            long q;
+            e = fc[s3]; freq = e >>> 16;
+            if (x3 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x3; buf[pos + 1] = (byte) (x3 >>> 8); x3 >>>= 16; }
+            q = freq == 1 ? x3 : Math.unsignedMultiplyHigh(x3, rcp[s3]);
+            x3 = x3 + (e & 0xffff) + q * (PROB_SCALE - freq);
+            e = fc[s2]; freq = e >>> 16;
+            if (x2 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x2; buf[pos + 1] = (byte) (x2 >>> 8); x2 >>>= 16; }
+            q = freq == 1 ? x2 : Math.unsignedMultiplyHigh(x2, rcp[s2]);
+            x2 = x2 + (e & 0xffff) + q * (PROB_SCALE - freq);
+            e = fc[s1]; freq = e >>> 16;
+            if (x1 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x1; buf[pos + 1] = (byte) (x1 >>> 8); x1 >>>= 16; }
+            q = freq == 1 ? x1 : Math.unsignedMultiplyHigh(x1, rcp[s1]);
+            x1 = x1 + (e & 0xffff) + q * (PROB_SCALE - freq);
+            e = fc[s0]; freq = e >>> 16;
+            if (x0 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x0; buf[pos + 1] = (byte) (x0 >>> 8); x0 >>>= 16; }
+            q = freq == 1 ? x0 : Math.unsignedMultiplyHigh(x0, rcp[s0]);
+            x0 = x0 + (e & 0xffff) + q * (PROB_SCALE - freq);
+        }
+        int words = buf.length - pos;
+        byte[] out = new byte[head + words];
+        int o = 0;
+        putU16(out, o, present);
+        o += 2;
+        for (int s = 0; s < a; s++) {
+            if (f[s] > 0) {
+                putU16(out, o, s);
+                putU16(out, o + 2, f[s]);
+                o += 4;
+            }
+        }
+        putU32(out, o, x0);
+        putU32(out, o + 4, x1);
+        putU32(out, o + 8, x2);
+        putU32(out, o + 12, x3);
+        System.arraycopy(buf, pos, out, head, words);
+        return out;
+    }
+
+    /** Decoding tables: per slot, frequency << 12 | (slot - cumulative), and the symbol. */
+    private record Tables(int[] dec, short[] sym, int headLength) {}
+
+    private static Tables tables(byte[] in, int off, int len, int alphabet) {
+        if (len < 2) {
+            throw corrupt("rANS table", "at least 2 bytes", len + " bytes");
+        }
+        int present = u16(in, off);
+        if (present < 1 || present > alphabet) {
+            throw corrupt("rANS symbol count", "1.." + alphabet, Integer.toString(present));
+        }
+        int head = tableLength(present) + 4 * LANES;
+        if (len < head) {
+            throw corrupt("rANS stream header", "at least " + head + " bytes", len + " bytes");
+        }
+        int[] dec = new int[PROB_SCALE];
+        short[] sym = new short[PROB_SCALE];
+        int cum = 0;
+        int prev = -1;
+        for (int k = 0, p = off + 2; k < present; k++, p += 4) {
+            int s = u16(in, p);
+            int f = u16(in, p + 2);
+            if (s <= prev || s >= alphabet) {
+                throw corrupt("rANS symbol", "increasing and below " + alphabet, Integer.toString(s));
+            }
+            if (f < 1 || f > PROB_SCALE - cum) {
+                throw corrupt("rANS frequency of symbol " + s, "1.." + (PROB_SCALE - cum), Integer.toString(f));
+            }
+            for (int slot = cum; slot < cum + f; slot++) {
+                dec[slot] = f << PROB_BITS | (slot - cum);
+                sym[slot] = (short) s;
+            }
+            cum += f;
+            prev = s;
+        }
+        if (cum != PROB_SCALE) {
+            throw corrupt("rANS frequency sum", Integer.toString(PROB_SCALE), Integer.toString(cum));
+        }
+        return new Tables(dec, sym, head);
+    }
+
+    /** Decodes exactly {@code n} symbols below {@code alphabet} into {@code out[0..n)}. */
+    static void decode(byte[] in, int off, int len, int n, int alphabet, short[] out) {
+        decode(in, off, len, n, alphabet, out, null);
+    }
+
+    /** Decodes exactly {@code n} byte symbols into {@code out[0..n)}. */
+    static void decode(byte[] in, int off, int len, int n, byte[] out) {
+        decode(in, off, len, n, 256, null, out);
+    }
+
+    private static void decode(byte[] in, int off, int len, int n, int alphabet, short[] outS, byte[] outB) {
+        if (n == 0) {
+            if (len != 0) {
+                throw corrupt("rANS stream for no symbols", "0 bytes", len + " bytes");
+            }
+            return;
+        }
+        Tables t = tables(in, off, len, alphabet);
+        int[] dec = t.dec;
+        short[] sym = t.sym;
+        int p = off + t.headLength - 4 * LANES;
+        long x0 = u32(in, p), x1 = u32(in, p + 4), x2 = u32(in, p + 8), x3 = u32(in, p + 12);
+        if (x0 < L || x1 < L || x2 < L || x3 < L) {
+            throw corrupt("rANS initial state", "at least 65536", x0 + ", " + x1 + ", " + x2 + ", " + x3);
+        }
+        int pos = off + t.headLength;
+        int end = off + len;
+        int i = 0;
+        int e;
+        int slot;
+        for (; i + 3 < n; i += 4) {
+            slot = (int) (x0 & MASK); e = dec[slot];
+            x0 = (e >>> PROB_BITS) * (x0 >>> PROB_BITS) + (e & MASK);
+            int s0 = sym[slot];
+            slot = (int) (x1 & MASK); e = dec[slot];
+            x1 = (e >>> PROB_BITS) * (x1 >>> PROB_BITS) + (e & MASK);
+            int s1 = sym[slot];
+            slot = (int) (x2 & MASK); e = dec[slot];
+            x2 = (e >>> PROB_BITS) * (x2 >>> PROB_BITS) + (e & MASK);
+            int s2 = sym[slot];
+            slot = (int) (x3 & MASK); e = dec[slot];
+            x3 = (e >>> PROB_BITS) * (x3 >>> PROB_BITS) + (e & MASK);
+            int s3 = sym[slot];
+            if (x0 < L) { if (pos + 2 > end) throw overrun(); x0 = x0 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            if (x1 < L) { if (pos + 2 > end) throw overrun(); x1 = x1 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            if (x2 < L) { if (pos + 2 > end) throw overrun(); x2 = x2 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            if (x3 < L) { if (pos + 2 > end) throw overrun(); x3 = x3 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            if (outS != null) {
+                outS[i] = (short) s0; outS[i + 1] = (short) s1; outS[i + 2] = (short) s2; outS[i + 3] = (short) s3;
+            } else {
+                outB[i] = (byte) s0; outB[i + 1] = (byte) s1; outB[i + 2] = (byte) s2; outB[i + 3] = (byte) s3;
+            }
+        }
+        for (; i < n; i++) {
+            long x = switch (i & 3) { case 0 -> x0; case 1 -> x1; case 2 -> x2; default -> x3; };
+            slot = (int) (x & MASK); e = dec[slot];
+            x = (e >>> PROB_BITS) * (x >>> PROB_BITS) + (e & MASK);
+            if (x < L) { if (pos + 2 > end) throw overrun(); x = x << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            if (outS != null) {
+                outS[i] = sym[slot];
+            } else {
+                outB[i] = (byte) sym[slot];
+            }
+            switch (i & 3) { case 0 -> x0 = x; case 1 -> x1 = x; case 2 -> x2 = x; default -> x3 = x; }
+        }
+        if (x0 != L || x1 != L || x2 != L || x3 != L) {
+            throw corrupt("rANS final state", "65536 in every lane", x0 + ", " + x1 + ", " + x2 + ", " + x3);
+        }
+        if (pos != end) {
+            throw corrupt("rANS stream length", "every word consumed", (end - pos) + " bytes left");
+        }
+    }
+
+    private static CorruptDataException overrun() {
+        return corrupt("rANS stream", "enough words for every symbol", "the end of the stream");
+    }
+
+    private static CorruptDataException corrupt(String what, String expected, String actual) {
+        return new CorruptDataException(what, expected, actual);
+    }
+
+    static int u16(byte[] b, int at) {
+        return (b[at] & 0xff) | (b[at + 1] & 0xff) << 8;
+    }
+
+    static long u32(byte[] b, int at) {
+        return (b[at] & 0xffL) | (b[at + 1] & 0xffL) << 8 | (b[at + 2] & 0xffL) << 16 | (b[at + 3] & 0xffL) << 24;
+    }
+
+    static void putU16(byte[] b, int at, int v) {
+        b[at] = (byte) v;
+        b[at + 1] = (byte) (v >>> 8);
+    }
+
+    static void putU32(byte[] b, int at, long v) {
+        b[at] = (byte) v;
+        b[at + 1] = (byte) (v >>> 8);
+        b[at + 2] = (byte) (v >>> 16);
+        b[at + 3] = (byte) (v >>> 24);
+    }
+}
