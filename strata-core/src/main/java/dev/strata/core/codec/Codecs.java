@@ -325,10 +325,14 @@ public final class Codecs {
 
     public static int maxEncodedLength(int rawLength) {
         // Byte planes store at most rawLength + 27 bytes (header, raw planes), below the zstd bound.
-        // FLOAT, as written by compressFloat, is only kept when smaller than rawLength; a DELTA adds
-        // its 42-byte header to a residual that is RAW, ZSTD or FLOAT.
-        return (int) Math.min(Integer.MAX_VALUE - 64, Math.max(Zstd.compressBound(rawLength), rawLength + 64L) + DeltaCodec.HEADER);
+        // FLOAT, as written by compressFloat, is only kept when smaller than rawLength; encodeFloat
+        // on incompressible data adds at most its rANS tables (~1 KiB per stream, under 8 KiB). A
+        // DELTA adds its 42-byte header to a residual that compressFloat encoded.
+        return (int) Math.min(Integer.MAX_VALUE - 64, Math.max(Zstd.compressBound(rawLength), rawLength + 64L) + FLOAT_SLACK + DeltaCodec.HEADER);
     }
+
+    /** Room in {@link #maxEncodedLength} for FLOAT's frequency tables on incompressible data. */
+    private static final int FLOAT_SLACK = 8192;
 
     private static void checkRawLength(int length) {
         if (length > MAX_RAW_LENGTH) {
