@@ -124,8 +124,22 @@ final class FloatCodec {
         byte[][] stored = new byte[k][];
         int[] hist = new int[256];
         for (int b = 0; b < k; b++) {
-            java.util.Arrays.fill(hist, 0);
             byte[] pl = planes[b];
+            if (nz >= 1 << 14) {
+                // A 1-in-16 sample first: a plane of random mantissa bits (most of them) is stored
+                // raw without a full histogram.
+                java.util.Arrays.fill(hist, 0);
+                int sampled = 0;
+                for (int i = 0; i < nz; i += 16, sampled++) {
+                    hist[pl[i] & 0xff]++;
+                }
+                if (hist[0] != sampled && Rans.entropyBytes(hist, sampled) > sampled * 0.985) {
+                    modes[b] = MODE_RAW;
+                    stored[b] = pl.length == nz ? pl : java.util.Arrays.copyOf(pl, nz);
+                    continue;
+                }
+            }
+            java.util.Arrays.fill(hist, 0);
             for (int i = 0; i < nz; i++) {
                 hist[pl[i] & 0xff]++;
             }
@@ -254,10 +268,33 @@ final class FloatCodec {
         int pos = header;
         Rans.decode(enc, pos, lengths[0], count, alphabet, syms);
         pos += lengths[0];
-        int nz = 0;
-        for (int i = 0; i < count; i++) {
-            if (syms[i] < zero) {
-                nz++;
+        // The planes hold one entry per element that is not ±0. When every plane is raw (or zero) the
+        // count is checked by the merge itself (it stops at the raw plane's end and must reach it);
+        // coded planes need it up front.
+        boolean coded = false;
+        int rawLen = -1;
+        for (int s = 1; s <= k; s++) {
+            if (modes[s] == MODE_RANS || modes[s] == MODE_ZSTD) {
+                coded = true;
+            } else if (modes[s] == MODE_RAW) {
+                if (rawLen >= 0 && lengths[s] != rawLen) {
+                    throw corrupt("raw plane " + (s - 1) + " length", Integer.toString(rawLen), Integer.toString(lengths[s]));
+                }
+                rawLen = lengths[s];
+            }
+        }
+        int nz;
+        if (coded || rawLen < 0) {
+            nz = 0;
+            for (int i = 0; i < count; i++) {
+                if (syms[i] < zero) {
+                    nz++;
+                }
+            }
+        } else {
+            nz = Math.min(rawLen, count); // checked exactly by merge
+            if (rawLen > count) {
+                throw corrupt("raw plane length", "at most " + count, Integer.toString(rawLen));
             }
         }
         // Each plane: the bytes and their offset (raw planes are read in place; zero planes are null).
@@ -268,7 +305,7 @@ final class FloatCodec {
             int len = lengths[s];
             switch (modes[s]) {
                 case MODE_RAW -> {
-                    if (len != nz) {
+                    if (len != nz) { // nz is the raw length itself when only raw planes are present
                         throw corrupt("raw plane " + b + " length", Integer.toString(nz), Integer.toString(len));
                     }
                     pl[b] = enc;
@@ -306,12 +343,20 @@ final class FloatCodec {
         byte[] out = new byte[rawLength];
         System.arraycopy(enc, FIXED_HEADER, out, 0, p);
         System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
-        merge(fmt, syms, count, pl, po, out, p);
+        int merged = merge(fmt, syms, count, pl, po, out, p, nz);
+        if (merged != nz) {
+            throw corrupt("sign/mantissa plane length", merged + " elements that are not ±0", Integer.toString(nz));
+        }
         return out;
     }
 
-    private static void merge(FloatFormat fmt, short[] syms, int count, byte[][] pl, int[] po, byte[] out, int p) {
+    /**
+     * Writes the elements; returns how many were not ±0, or stops (returning {@code nz + 1}) at the
+     * first one past {@code nz}, so that planes are never read beyond their {@code nz} entries.
+     */
+    private static int merge(FloatFormat fmt, short[] syms, int count, byte[][] pl, int[] po, byte[] out, int p, int nz) {
         int zero = 1 << fmt.exponentBits();
+        int taken = 0;
         switch (fmt) {
             case BF16 -> {
                 byte[] a = pl[0] != null ? pl[0] : new byte[1];
@@ -321,6 +366,9 @@ final class FloatCodec {
                     int e = syms[i];
                     int v;
                     if (e < zero) {
+                        if (taken++ == nz) {
+                            return taken;
+                        }
                         int sm = a[m];
                         m += step;
                         v = (sm & 0x80) << 8 | e << 7 | (sm & 0x7f);
@@ -339,6 +387,9 @@ final class FloatCodec {
                     int e = syms[i];
                     int v;
                     if (e < zero) {
+                        if (taken++ == nz) {
+                            return taken;
+                        }
                         int top = a2[m2];
                         v = (top & 0x80) << 24 | e << 23 | (top & 0x7f) << 16 | (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
                         m0 += s0;
@@ -361,6 +412,9 @@ final class FloatCodec {
                     int e = syms[i];
                     int v;
                     if (e < zero) {
+                        if (taken++ == nz) {
+                            return taken;
+                        }
                         int sm = (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
                         m0 += s0;
                         m1 += s1;
@@ -372,6 +426,7 @@ final class FloatCodec {
                 }
             }
         }
+        return taken;
     }
 
     private static CorruptDataException corrupt(String what, String expected, String actual) {

@@ -1,6 +1,9 @@
 package dev.strata.core.codec;
 
 import dev.strata.core.CorruptDataException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
 
 /**
  * Static order-0 rANS (range asymmetric numeral systems) with 4 interleaved states, 32-bit states,
@@ -23,6 +26,7 @@ final class Rans {
     static final int LANES = 4;
     private static final long L = 1L << 16;
     private static final long MASK = PROB_SCALE - 1;
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
 
     private Rans() {}
 
@@ -48,6 +52,17 @@ final class Rans {
             }
         }
         return (long) Math.ceil(bits / Math.log(2) / 8 * 1.003) + tableLength(present) + 4 * LANES + 2;
+    }
+
+    /** Order-0 entropy of symbols with these counts, in bytes (no table, no states). */
+    static double entropyBytes(int[] counts, int n) {
+        double bits = 0;
+        for (int c : counts) {
+            if (c > 0) {
+                bits -= c * Math.log((double) c / n);
+            }
+        }
+        return bits / Math.log(2) / 8;
     }
 
     /** Frequencies summing to {@link #PROB_SCALE}, at least 1 for every symbol with a count. */
@@ -143,21 +158,33 @@ final class Rans {
                 s3 = bytes[i] & 0xff; s2 = bytes[i - 1] & 0xff; s1 = bytes[i - 2] & 0xff; s0 = bytes[i - 3] & 0xff;
             }
             int e, freq;
-            long q;
+            long q, flag;
             e = fc[s3]; freq = e >>> 16;
-            if (x3 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x3; buf[pos + 1] = (byte) (x3 >>> 8); x3 >>>= 16; }
+            flag = (((long) freq << 20) - 1 - x3) >>> 63;
+            SHORT_LE.set(buf, pos - 2, (short) x3);
+            pos -= (int) flag << 1;
+            x3 >>>= flag << 4;
             q = freq == 1 ? x3 : Math.unsignedMultiplyHigh(x3, rcp[s3]);
             x3 = x3 + (e & 0xffff) + q * (PROB_SCALE - freq);
             e = fc[s2]; freq = e >>> 16;
-            if (x2 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x2; buf[pos + 1] = (byte) (x2 >>> 8); x2 >>>= 16; }
+            flag = (((long) freq << 20) - 1 - x2) >>> 63;
+            SHORT_LE.set(buf, pos - 2, (short) x2);
+            pos -= (int) flag << 1;
+            x2 >>>= flag << 4;
             q = freq == 1 ? x2 : Math.unsignedMultiplyHigh(x2, rcp[s2]);
             x2 = x2 + (e & 0xffff) + q * (PROB_SCALE - freq);
             e = fc[s1]; freq = e >>> 16;
-            if (x1 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x1; buf[pos + 1] = (byte) (x1 >>> 8); x1 >>>= 16; }
+            flag = (((long) freq << 20) - 1 - x1) >>> 63;
+            SHORT_LE.set(buf, pos - 2, (short) x1);
+            pos -= (int) flag << 1;
+            x1 >>>= flag << 4;
             q = freq == 1 ? x1 : Math.unsignedMultiplyHigh(x1, rcp[s1]);
             x1 = x1 + (e & 0xffff) + q * (PROB_SCALE - freq);
             e = fc[s0]; freq = e >>> 16;
-            if (x0 >= (long) freq << 20) { pos -= 2; buf[pos] = (byte) x0; buf[pos + 1] = (byte) (x0 >>> 8); x0 >>>= 16; }
+            flag = (((long) freq << 20) - 1 - x0) >>> 63;
+            SHORT_LE.set(buf, pos - 2, (short) x0);
+            pos -= (int) flag << 1;
+            x0 >>>= flag << 4;
             q = freq == 1 ? x0 : Math.unsignedMultiplyHigh(x0, rcp[s0]);
             x0 = x0 + (e & 0xffff) + q * (PROB_SCALE - freq);
         }
@@ -252,6 +279,10 @@ final class Rans {
         int i = 0;
         int e;
         int slot;
+        // Renormalisation is branchless (a word is read at every step and kept only when the state
+        // fell below L): the branch would be taken ~1 time in 6 at random. Reads are clamped into
+        // the stream; reading past its end shows as pos > end after the loop.
+        int last = end - 2; // >= off: the head is at least 18 bytes
         for (; i + 3 < n; i += 4) {
             slot = (int) (x0 & MASK); e = dec[slot];
             x0 = (e >>> PROB_BITS) * (x0 >>> PROB_BITS) + (e & MASK);
@@ -265,15 +296,27 @@ final class Rans {
             slot = (int) (x3 & MASK); e = dec[slot];
             x3 = (e >>> PROB_BITS) * (x3 >>> PROB_BITS) + (e & MASK);
             int s3 = sym[slot];
-            if (x0 < L) { if (pos + 2 > end) throw overrun(); x0 = x0 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
-            if (x1 < L) { if (pos + 2 > end) throw overrun(); x1 = x1 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
-            if (x2 < L) { if (pos + 2 > end) throw overrun(); x2 = x2 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
-            if (x3 < L) { if (pos + 2 > end) throw overrun(); x3 = x3 << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            long need;
+            need = (x0 - L) >>> 63;
+            x0 = x0 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
+            pos += (int) need << 1;
+            need = (x1 - L) >>> 63;
+            x1 = x1 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
+            pos += (int) need << 1;
+            need = (x2 - L) >>> 63;
+            x2 = x2 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
+            pos += (int) need << 1;
+            need = (x3 - L) >>> 63;
+            x3 = x3 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
+            pos += (int) need << 1;
             if (outS != null) {
                 outS[i] = (short) s0; outS[i + 1] = (short) s1; outS[i + 2] = (short) s2; outS[i + 3] = (short) s3;
             } else {
                 outB[i] = (byte) s0; outB[i + 1] = (byte) s1; outB[i + 2] = (byte) s2; outB[i + 3] = (byte) s3;
             }
+        }
+        if (pos > end) {
+            throw overrun();
         }
         for (; i < n; i++) {
             long x = switch (i & 3) { case 0 -> x0; case 1 -> x1; case 2 -> x2; default -> x3; };
