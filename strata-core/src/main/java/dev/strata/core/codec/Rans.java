@@ -24,9 +24,12 @@ final class Rans {
     static final int PROB_BITS = 12;
     static final int PROB_SCALE = 1 << PROB_BITS;
     static final int LANES = 4;
-    private static final long L = 1L << 16;
+    /** States live in [L, 2^63); renormalisation moves 32 bits. */
+    private static final long L = 1L << 31;
+    private static final int STATE_BITS = 63;
     private static final long MASK = PROB_SCALE - 1;
-    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
 
     private Rans() {}
 
@@ -51,7 +54,7 @@ final class Rans {
                 bits -= c * Math.log((double) c / n);
             }
         }
-        return (long) Math.ceil(bits / Math.log(2) / 8 * 1.003) + tableLength(present) + 4 * LANES + 2;
+        return (long) Math.ceil(bits / Math.log(2) / 8 * 1.003) + tableLength(present) + 8 * LANES + 4;
     }
 
     /** Order-0 entropy of symbols with these counts, in bytes (no table, no states). */
@@ -119,36 +122,49 @@ final class Rans {
         int present = 0;
         int[] fc = new int[a]; // freq << 16 | cum
         long[] rcp = new long[a];
+        int[] shift = new int[a];
         int cum = 0;
         for (int s = 0; s < a; s++) {
             if (f[s] > 0) {
                 present++;
                 fc[s] = f[s] << 16 | cum;
-                rcp[s] = f[s] == 1 ? 0 : Long.divideUnsigned(-1L, f[s]) + 1;
+                // floor(x / f) = unsignedMultiplyHigh(x, rcp) >>> shift for x < 2^63, with
+                // k = floor(log2 f) and rcp = ceil(2^(64+k) / f) (a power of two uses k - 1 and
+                // rcp = 2^63, exactly). f = 1 is handled apart (q = x).
+                int k = 31 - Integer.numberOfLeadingZeros(f[s]);
+                if (f[s] == 1) {
+                    rcp[s] = 0;
+                } else if (Integer.bitCount(f[s]) == 1) {
+                    rcp[s] = 1L << 63;
+                    shift[s] = k - 1;
+                } else {
+                    // ceil(2^(64+k) / f) = floor((2^(64+k) - 1) / f) + 1, computed as a 128-by-64 division.
+                    rcp[s] = divide128(k, f[s]) + 1;
+                    shift[s] = k;
+                }
                 cum += f[s];
             }
         }
-        int head = tableLength(present) + 4 * LANES;
-        // At most one word per symbol.
-        byte[] buf = new byte[head + 2 * n];
+        int head = tableLength(present) + 8 * LANES;
+        // At most one 4-byte word per symbol.
+        byte[] buf = new byte[head + 4 * n];
         int pos = buf.length;
         long x0 = L, x1 = L, x2 = L, x3 = L;
         int i = n - 1;
-        // Tail symbols (n not a multiple of 4) first, in reverse order, then 4 at a time.
+        // The symbols after the last multiple of 4 first (reverse order), then 4 at a time.
         for (; (i & 3) != 3; i--) {
             int s = syms != null ? syms[i] : bytes[i] & 0xff;
+            long v = switch (i & 3) { case 0 -> x0; case 1 -> x1; default -> x2; };
             int e = fc[s];
-            long x = switch (i & 3) { case 0 -> x0; case 1 -> x1; default -> x2; };
             int freq = e >>> 16;
-            if (x >= (long) freq << 20) {
-                pos -= 2;
-                buf[pos] = (byte) x;
-                buf[pos + 1] = (byte) (x >>> 8);
-                x >>>= 16;
+            if (v > ((long) freq << (STATE_BITS - PROB_BITS)) - 1) {
+                pos -= 4;
+                INT_LE.set(buf, pos, (int) v);
+                v >>>= 32;
             }
-            long q = freq == 1 ? x : Math.unsignedMultiplyHigh(x, rcp[s]);
-            x = x + (e & 0xffff) + q * (PROB_SCALE - freq);
-            switch (i & 3) { case 0 -> x0 = x; case 1 -> x1 = x; default -> x2 = x; }
+            long q = freq == 1 ? v : Math.unsignedMultiplyHigh(v, rcp[s]) >>> shift[s];
+            v = v + (e & 0xffff) + q * (PROB_SCALE - freq);
+            switch (i & 3) { case 0 -> x0 = v; case 1 -> x1 = v; default -> x2 = v; }
         }
         for (; i >= 0; i -= 4) {
             int s3, s2, s1, s0;
@@ -157,37 +173,28 @@ final class Rans {
             } else {
                 s3 = bytes[i] & 0xff; s2 = bytes[i - 1] & 0xff; s1 = bytes[i - 2] & 0xff; s0 = bytes[i - 3] & 0xff;
             }
-            int e, freq;
-            long q, flag;
+            int e;
+            int freq;
+            long q;
+            // x_max = freq << 51, minus one so that freq = 4096 (one symbol: 2^63) needs no unsigned compare.
             e = fc[s3]; freq = e >>> 16;
-            flag = (((long) freq << 20) - 1 - x3) >>> 63;
-            SHORT_LE.set(buf, pos - 2, (short) x3);
-            pos -= (int) flag << 1;
-            x3 >>>= flag << 4;
-            q = freq == 1 ? x3 : Math.unsignedMultiplyHigh(x3, rcp[s3]);
+            if (x3 > ((long) freq << (STATE_BITS - PROB_BITS)) - 1) { pos -= 4; INT_LE.set(buf, pos, (int) x3); x3 >>>= 32; }
+            q = freq == 1 ? x3 : Math.unsignedMultiplyHigh(x3, rcp[s3]) >>> shift[s3];
             x3 = x3 + (e & 0xffff) + q * (PROB_SCALE - freq);
             e = fc[s2]; freq = e >>> 16;
-            flag = (((long) freq << 20) - 1 - x2) >>> 63;
-            SHORT_LE.set(buf, pos - 2, (short) x2);
-            pos -= (int) flag << 1;
-            x2 >>>= flag << 4;
-            q = freq == 1 ? x2 : Math.unsignedMultiplyHigh(x2, rcp[s2]);
+            if (x2 > ((long) freq << (STATE_BITS - PROB_BITS)) - 1) { pos -= 4; INT_LE.set(buf, pos, (int) x2); x2 >>>= 32; }
+            q = freq == 1 ? x2 : Math.unsignedMultiplyHigh(x2, rcp[s2]) >>> shift[s2];
             x2 = x2 + (e & 0xffff) + q * (PROB_SCALE - freq);
             e = fc[s1]; freq = e >>> 16;
-            flag = (((long) freq << 20) - 1 - x1) >>> 63;
-            SHORT_LE.set(buf, pos - 2, (short) x1);
-            pos -= (int) flag << 1;
-            x1 >>>= flag << 4;
-            q = freq == 1 ? x1 : Math.unsignedMultiplyHigh(x1, rcp[s1]);
+            if (x1 > ((long) freq << (STATE_BITS - PROB_BITS)) - 1) { pos -= 4; INT_LE.set(buf, pos, (int) x1); x1 >>>= 32; }
+            q = freq == 1 ? x1 : Math.unsignedMultiplyHigh(x1, rcp[s1]) >>> shift[s1];
             x1 = x1 + (e & 0xffff) + q * (PROB_SCALE - freq);
             e = fc[s0]; freq = e >>> 16;
-            flag = (((long) freq << 20) - 1 - x0) >>> 63;
-            SHORT_LE.set(buf, pos - 2, (short) x0);
-            pos -= (int) flag << 1;
-            x0 >>>= flag << 4;
-            q = freq == 1 ? x0 : Math.unsignedMultiplyHigh(x0, rcp[s0]);
+            if (x0 > ((long) freq << (STATE_BITS - PROB_BITS)) - 1) { pos -= 4; INT_LE.set(buf, pos, (int) x0); x0 >>>= 32; }
+            q = freq == 1 ? x0 : Math.unsignedMultiplyHigh(x0, rcp[s0]) >>> shift[s0];
             x0 = x0 + (e & 0xffff) + q * (PROB_SCALE - freq);
         }
+        long[] x = {x0, x1, x2, x3};
         int words = buf.length - pos;
         byte[] out = new byte[head + words];
         int o = 0;
@@ -200,12 +207,28 @@ final class Rans {
                 o += 4;
             }
         }
-        putU32(out, o, x0);
-        putU32(out, o + 4, x1);
-        putU32(out, o + 8, x2);
-        putU32(out, o + 12, x3);
+        for (int lane = 0; lane < LANES; lane++) {
+            LONG_LE.set(out, o + 8 * lane, x[lane]);
+        }
         System.arraycopy(buf, pos, out, head, words);
         return out;
+    }
+
+    /** floor((2^(64+k) - 1) / d) for 0 <= k < 12 and 2^k < d < 2^(k+1): fits in 64 bits. */
+    private static long divide128(int k, int d) {
+        // Numerator: high = 2^k - 1, low = 2^64 - 1. Long division by a small d, 32 bits at a time.
+        long hi = (1L << k) - 1;
+        long r = hi % d;
+        long q1 = hi / d; // 0, since hi < d
+        long part = r << 32 | 0xffffffffL;
+        long qa = part / d;
+        r = part % d;
+        part = r << 32 | 0xffffffffL;
+        long qb = part / d;
+        if (q1 != 0) {
+            throw new AssertionError();
+        }
+        return qa << 32 | qb;
     }
 
     /** Decoding tables: per slot, frequency << 12 | (slot - cumulative), and the symbol. */
@@ -219,7 +242,7 @@ final class Rans {
         if (present < 1 || present > alphabet) {
             throw corrupt("rANS symbol count", "1.." + alphabet, Integer.toString(present));
         }
-        int head = tableLength(present) + 4 * LANES;
+        int head = tableLength(present) + 8 * LANES;
         if (len < head) {
             throw corrupt("rANS stream header", "at least " + head + " bytes", len + " bytes");
         }
@@ -269,20 +292,17 @@ final class Rans {
         Tables t = tables(in, off, len, alphabet);
         int[] dec = t.dec;
         short[] sym = t.sym;
-        int p = off + t.headLength - 4 * LANES;
-        long x0 = u32(in, p), x1 = u32(in, p + 4), x2 = u32(in, p + 8), x3 = u32(in, p + 12);
+        int p = off + t.headLength - 8 * LANES;
+        long x0 = (long) LONG_LE.get(in, p), x1 = (long) LONG_LE.get(in, p + 8), x2 = (long) LONG_LE.get(in, p + 16), x3 = (long) LONG_LE.get(in, p + 24);
+        // In [2^31, 2^63): at least L and not negative as a signed long.
         if (x0 < L || x1 < L || x2 < L || x3 < L) {
-            throw corrupt("rANS initial state", "at least 65536", x0 + ", " + x1 + ", " + x2 + ", " + x3);
+            throw corrupt("rANS initial state", "in [2^31, 2^63)", x0 + ", " + x1 + ", " + x2 + ", " + x3);
         }
         int pos = off + t.headLength;
         int end = off + len;
         int i = 0;
         int e;
         int slot;
-        // Renormalisation is branchless (a word is read at every step and kept only when the state
-        // fell below L): the branch would be taken ~1 time in 6 at random. Reads are clamped into
-        // the stream; reading past its end shows as pos > end after the loop.
-        int last = end - 2; // >= off: the head is at least 18 bytes
         for (; i + 3 < n; i += 4) {
             slot = (int) (x0 & MASK); e = dec[slot];
             x0 = (e >>> PROB_BITS) * (x0 >>> PROB_BITS) + (e & MASK);
@@ -296,33 +316,22 @@ final class Rans {
             slot = (int) (x3 & MASK); e = dec[slot];
             x3 = (e >>> PROB_BITS) * (x3 >>> PROB_BITS) + (e & MASK);
             int s3 = sym[slot];
-            long need;
-            need = (x0 - L) >>> 63;
-            x0 = x0 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
-            pos += (int) need << 1;
-            need = (x1 - L) >>> 63;
-            x1 = x1 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
-            pos += (int) need << 1;
-            need = (x2 - L) >>> 63;
-            x2 = x2 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
-            pos += (int) need << 1;
-            need = (x3 - L) >>> 63;
-            x3 = x3 << (need << 4) | ((short) SHORT_LE.get(in, Math.min(pos, last)) & 0xffffL & -need);
-            pos += (int) need << 1;
+            // 32-bit renormalisation: taken about once in 12 symbols per lane at 2.6 bits per symbol.
+            if (x0 < L) { if (pos + 4 > end) throw overrun(); x0 = x0 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            if (x1 < L) { if (pos + 4 > end) throw overrun(); x1 = x1 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            if (x2 < L) { if (pos + 4 > end) throw overrun(); x2 = x2 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            if (x3 < L) { if (pos + 4 > end) throw overrun(); x3 = x3 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
             if (outS != null) {
                 outS[i] = (short) s0; outS[i + 1] = (short) s1; outS[i + 2] = (short) s2; outS[i + 3] = (short) s3;
             } else {
                 outB[i] = (byte) s0; outB[i + 1] = (byte) s1; outB[i + 2] = (byte) s2; outB[i + 3] = (byte) s3;
             }
         }
-        if (pos > end) {
-            throw overrun();
-        }
         for (; i < n; i++) {
             long x = switch (i & 3) { case 0 -> x0; case 1 -> x1; case 2 -> x2; default -> x3; };
             slot = (int) (x & MASK); e = dec[slot];
             x = (e >>> PROB_BITS) * (x >>> PROB_BITS) + (e & MASK);
-            if (x < L) { if (pos + 2 > end) throw overrun(); x = x << 16 | (in[pos] & 0xff) | (in[pos + 1] & 0xff) << 8; pos += 2; }
+            if (x < L) { if (pos + 4 > end) throw overrun(); x = x << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
             if (outS != null) {
                 outS[i] = sym[slot];
             } else {
@@ -331,7 +340,7 @@ final class Rans {
             switch (i & 3) { case 0 -> x0 = x; case 1 -> x1 = x; case 2 -> x2 = x; default -> x3 = x; }
         }
         if (x0 != L || x1 != L || x2 != L || x3 != L) {
-            throw corrupt("rANS final state", "65536 in every lane", x0 + ", " + x1 + ", " + x2 + ", " + x3);
+            throw corrupt("rANS final state", "2^31 in every lane", x0 + ", " + x1 + ", " + x2 + ", " + x3);
         }
         if (pos != end) {
             throw corrupt("rANS stream length", "every word consumed", (end - pos) + " bytes left");

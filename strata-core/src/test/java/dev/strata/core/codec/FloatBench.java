@@ -28,7 +28,7 @@ import java.util.stream.Stream;
  * two. Every tensor is cut into 1 MiB slices from its first byte (how the store chunks tensors);
  * per tensor class (bf16 weights, fp32 master, exp_avg, exp_avg_sq, and clean FP32 = the BF16
  * weights widened) it reports ratio = encoded / raw and encode / decode MB/s (10^6 raw bytes per
- * second) for zstd-1, zstd-3, tuned zstd (level 1, min match 7), byte planes, FLOAT, and DELTA
+ * second of this thread's CPU time) for zstd-1, zstd-3, tuned zstd (level 1, min match 7), byte planes, FLOAT, and DELTA
  * (XOR, SUB, and encodeDelta's choice) against the previous checkpoint's slice of the same tensor.
  * Run: {@code java -cp <test-classpath> dev.strata.core.codec.FloatBench /tmp/fc-series}.
  */
@@ -64,7 +64,7 @@ public final class FloatBench {
             slice(classes, cls, e.getValue(), pOpt.get(k), FloatFormat.FP32);
         }
         List<String> lines = new ArrayList<>();
-        for (int round = 0; round < 2; round++) { // round 0 warms up the JIT
+        for (int round = 0; round < 3; round++) { // rounds 0 and 1 warm up the JIT
             lines.clear();
             for (var c : classes.entrySet()) {
                 FloatFormat fmt = c.getValue().getFirst().fmt();
@@ -90,6 +90,14 @@ public final class FloatBench {
             }
         }
         System.out.println("[\n  " + String.join(",\n  ", lines) + "\n]");
+    }
+
+    /**
+     * CPU time of this thread: the development machine is shared (2 cores, other builds running),
+     * so wall time would mostly measure the neighbours.
+     */
+    private static long cpuNanos() {
+        return java.lang.management.ManagementFactory.getThreadMXBean().getCurrentThreadCpuTime();
     }
 
     private static byte[] tuned(byte[] raw) {
@@ -121,18 +129,18 @@ public final class FloatBench {
             }
         }
         DeltaBases b = bases::get;
-        long t0 = System.nanoTime();
+        long t0 = cpuNanos();
         for (int i = 0; i < n; i++) {
             enc[i] = codec.apply(slices.get(i));
         }
-        long t1 = System.nanoTime();
+        long t1 = cpuNanos();
         for (int i = 0; i < n; i++) {
             byte[] out = Codecs.decode(enc[i], b);
             if (out.length != slices.get(i).raw.length) {
                 throw new AssertionError();
             }
         }
-        long t2 = System.nanoTime();
+        long t2 = cpuNanos();
         long encoded = 0;
         Map<Codec, Integer> chosen = new java.util.EnumMap<>(Codec.class);
         for (int i = 0; i < n; i++) {
