@@ -100,7 +100,8 @@ public final class Codecs {
     /**
      * {@code raw} as a {@link Codec#DELTA} against {@code baseRaw} (the raw bytes of chunk
      * {@code baseId}, which is itself stored at chain depth {@code baseDepth}: 0 when it is not a
-     * delta): the smaller of the XOR and SUB residuals, each encoded with {@link #compressFloat},
+     * delta): the XOR or the SUB residual, whichever an entropy estimate finds smaller, encoded with
+     * {@link #compressFloat},
      * at chain depth {@code baseDepth + 1}. Empty unless it is smaller than
      * {@code compressFloat(raw, fmt)} by at least {@link #DELTA_MIN_SAVING}. Base and chunk may
      * differ in length.
@@ -115,14 +116,17 @@ public final class Codecs {
         if (raw.length == 0 || baseRaw.length == 0) {
             return Optional.empty();
         }
-        byte[] best = null;
-        for (DeltaTransform tr : DeltaTransform.values()) {
-            byte[] d = DeltaCodec.encode(raw, fmt, tr, baseId, baseRaw, baseDepth + 1);
-            if (best == null || d.length < best.length) {
-                best = d;
-            }
-        }
-        long plain = compressFloat(raw, fmt).data().length;
+        // Both residuals are cheap; FLOAT-encode only the one estimated smaller (FloatCodec.estimate
+        // is within ~1%), and encode the plain chunk only when the margin is in doubt.
+        byte[] xor = DeltaCodec.residual(raw, baseRaw, fmt, DeltaTransform.XOR);
+        byte[] sub = DeltaCodec.residual(raw, baseRaw, fmt, DeltaTransform.SUB);
+        boolean useXor = FloatCodec.estimate(xor, fmt) <= FloatCodec.estimate(sub, fmt);
+        byte[] best = DeltaCodec.encodeResidual(useXor ? xor : sub, fmt, useXor ? DeltaTransform.XOR : DeltaTransform.SUB,
+                baseId, baseRaw.length, baseDepth + 1);
+        long plainEstimate = FloatCodec.estimate(raw, fmt);
+        long plain = raw.length >= 1 << 16 && plainEstimate <= raw.length * ZSTD_TRIAL_ABOVE && best.length <= plainEstimate * 0.85
+                ? plainEstimate // clearly smaller: no need to encode the chunk itself
+                : compressFloat(raw, fmt).data().length;
         if (best.length <= (long) Math.floor(plain * (1.0 - DELTA_MIN_SAVING))) {
             return Optional.of(new EncodedChunk(Codec.DELTA, raw.length, best));
         }

@@ -82,7 +82,15 @@ final class DeltaCodec {
         if (depth < 1 || depth > MAX_DEPTH) {
             throw new IllegalArgumentException("delta chain depth " + depth + " is outside 1.." + MAX_DEPTH);
         }
-        EncodedChunk inner = encodeResidual(residual(raw, base, fmt, tr), fmt);
+        return encodeResidual(residual(raw, base, fmt, tr), fmt, tr, baseId, base.length, depth);
+    }
+
+    /** A DELTA encoding of an already computed residual {@code res} (see {@link #residual}). */
+    static byte[] encodeResidual(byte[] res, FloatFormat fmt, DeltaTransform tr, ContentHash baseId, int baseLength, int depth) {
+        if (depth < 1 || depth > MAX_DEPTH) {
+            throw new IllegalArgumentException("delta chain depth " + depth + " is outside 1.." + MAX_DEPTH);
+        }
+        EncodedChunk inner = encodeResidual(res, fmt);
         byte[] data = inner.data();
         byte[] out = new byte[HEADER + data.length];
         out[0] = (byte) VERSION;
@@ -92,7 +100,7 @@ final class DeltaCodec {
         out[o + 1] = (byte) tr.id();
         out[o + 2] = (byte) fmt.id();
         out[o + 3] = 0;
-        Rans.putU32(out, o + 4, base.length);
+        Rans.putU32(out, o + 4, baseLength);
         out[o + 8] = (byte) inner.codec().id();
         System.arraycopy(data, 0, out, HEADER, data.length);
         return out;

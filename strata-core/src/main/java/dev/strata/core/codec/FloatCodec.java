@@ -50,6 +50,65 @@ final class FloatCodec {
         return FIXED_HEADER + p + (rawLength - p) % w + DESCRIPTOR * (1 + f.signMantissaBytes());
     }
 
+    /**
+     * Estimated length of {@code encode(raw, fmt, 0)} from one histogram pass (exponent symbols and
+     * sign/mantissa bytes, order-0 entropy plus tables), within about 1% on float data; used to
+     * choose among candidates without encoding each.
+     */
+    static long estimate(byte[] raw, FloatFormat fmt) {
+        int w = fmt.width();
+        int n = raw.length;
+        int count = n / w;
+        int mb = fmt.mantissaBits();
+        int eb = fmt.exponentBits();
+        int emask = (1 << eb) - 1;
+        int zero = 1 << eb;
+        int k = fmt.signMantissaBytes();
+        int[] counts = new int[alphabet(fmt)];
+        int[][] h = new int[k][256];
+        int nz = 0;
+        if (w == 2) {
+            int[] h0 = h[0];
+            int[] h1 = k > 1 ? h[1] : null;
+            for (int j = 0; j + 1 < n; j += 2) {
+                int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                if ((v & 0x7fff) == 0) {
+                    counts[zero + (v >>> 15)]++;
+                } else {
+                    counts[v >>> mb & emask]++;
+                    int sm = (v >>> 15) << mb | (v & ((1 << mb) - 1));
+                    h0[sm & 0xff]++;
+                    if (h1 != null) {
+                        h1[sm >>> 8]++;
+                    }
+                    nz++;
+                }
+            }
+        } else {
+            int[] h0 = h[0], h1 = h[1], h2 = h[2];
+            for (int j = 0; j + 3 < n; j += 4) {
+                int v = (int) INT_LE.get(raw, j);
+                if ((v & 0x7fffffff) == 0) {
+                    counts[zero + (v >>> 31)]++;
+                } else {
+                    counts[v >>> 23 & 0xff]++;
+                    h0[v & 0xff]++;
+                    h1[v >>> 8 & 0xff]++;
+                    h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
+                    nz++;
+                }
+            }
+        }
+        long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count);
+        for (int b = 0; b < k; b++) {
+            if (h[b][0] == nz) {
+                continue;
+            }
+            total += Math.min(nz, Rans.estimate(h[b], nz));
+        }
+        return total;
+    }
+
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase) {
         int w = fmt.width();
         if (phase < 0 || phase >= w) {
