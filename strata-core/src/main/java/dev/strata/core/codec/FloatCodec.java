@@ -323,6 +323,24 @@ final class FloatCodec {
         }
         int alphabet = alphabet(fmt);
         int zero = 1 << fmt.exponentBits();
+        if (fmt == FloatFormat.BF16 && modes[1] != MODE_RANS && modes[1] != MODE_ZSTD) {
+            // Weights: the sign/mantissa plane is raw (or zero); decode exponents straight into the output.
+            if (modes[1] == MODE_RAW && lengths[1] > count) {
+                throw corrupt("raw plane 0 length", "at most " + count, Integer.toString(lengths[1]));
+            }
+            byte[] out = new byte[rawLength];
+            System.arraycopy(enc, FIXED_HEADER, out, 0, p);
+            System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
+            boolean raw = modes[1] == MODE_RAW;
+            int planeOff = header + lengths[0];
+            // A raw plane of length 0 still gets a valid (clamped) read index: the header byte before it.
+            int m = raw ? Rans.decodeBf16(enc, header, lengths[0], count, enc, planeOff - (lengths[1] == 0 ? 1 : 0), Math.max(1, lengths[1]), out, p)
+                    : Rans.decodeBf16(enc, header, lengths[0], count, new byte[1], 0, 1, out, p);
+            if (raw && m != lengths[1]) {
+                throw corrupt("sign/mantissa plane length", m + " elements that are not ±0", Integer.toString(lengths[1]));
+            }
+            return out;
+        }
         short[] syms = new short[count];
         int pos = header;
         Rans.decode(enc, pos, lengths[0], count, alphabet, syms);

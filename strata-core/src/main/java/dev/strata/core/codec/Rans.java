@@ -347,6 +347,80 @@ final class Rans {
         }
     }
 
+    /**
+     * BF16 fast path: decodes the {@code n} exponent symbols (alphabet 258: 256 = +0, 257 = −0) and
+     * writes each element straight into {@code out} at {@code outPos + 2i}, taking the sign/mantissa
+     * byte of each element that is not ±0 from {@code plane[planeOff + m]} (m counting those
+     * elements; a zero plane is passed as a 1-byte zero array with {@code planeLen} 1 and
+     * {@code counted} false). Reads are clamped to the plane; returns m, which the caller checks
+     * against the plane's length. Same stream checks as {@link #decode}.
+     */
+    static int decodeBf16(byte[] in, int off, int len, int n, byte[] plane, int planeOff, int planeLen, byte[] out, int outPos) {
+        if (n == 0) {
+            if (len != 0) {
+                throw corrupt("rANS stream for no symbols", "0 bytes", len + " bytes");
+            }
+            return 0;
+        }
+        Tables t = tables(in, off, len, 258);
+        int[] dec = t.dec;
+        short[] sym = t.sym;
+        int p = off + t.headLength - 8 * LANES;
+        long x0 = (long) LONG_LE.get(in, p), x1 = (long) LONG_LE.get(in, p + 8), x2 = (long) LONG_LE.get(in, p + 16), x3 = (long) LONG_LE.get(in, p + 24);
+        if (x0 < L || x1 < L || x2 < L || x3 < L) {
+            throw corrupt("rANS initial state", "in [2^31, 2^63)", x0 + ", " + x1 + ", " + x2 + ", " + x3);
+        }
+        int pos = off + t.headLength;
+        int end = off + len;
+        int lim = planeOff + planeLen - 1; // reads are clamped here; the count tells the truth
+        int m = planeOff;
+        int j = outPos;
+        int i = 0;
+        int e;
+        int slot;
+        for (; i + 3 < n; i += 4, j += 8) {
+            slot = (int) (x0 & MASK); e = dec[slot];
+            x0 = (e >>> PROB_BITS) * (x0 >>> PROB_BITS) + (e & MASK);
+            int s0 = sym[slot];
+            slot = (int) (x1 & MASK); e = dec[slot];
+            x1 = (e >>> PROB_BITS) * (x1 >>> PROB_BITS) + (e & MASK);
+            int s1 = sym[slot];
+            slot = (int) (x2 & MASK); e = dec[slot];
+            x2 = (e >>> PROB_BITS) * (x2 >>> PROB_BITS) + (e & MASK);
+            int s2 = sym[slot];
+            slot = (int) (x3 & MASK); e = dec[slot];
+            x3 = (e >>> PROB_BITS) * (x3 >>> PROB_BITS) + (e & MASK);
+            int s3 = sym[slot];
+            if (x0 < L) { if (pos + 4 > end) throw overrun(); x0 = x0 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            if (x1 < L) { if (pos + 4 > end) throw overrun(); x1 = x1 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            if (x2 < L) { if (pos + 4 > end) throw overrun(); x2 = x2 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            if (x3 < L) { if (pos + 4 > end) throw overrun(); x3 = x3 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            int sm;
+            if (s0 < 256) { sm = plane[Math.min(m, lim)]; m++; SHORT_LE.set(out, j, (short) ((sm & 0x80) << 8 | s0 << 7 | (sm & 0x7f))); } else { SHORT_LE.set(out, j, (short) ((s0 - 256) << 15)); }
+            if (s1 < 256) { sm = plane[Math.min(m, lim)]; m++; SHORT_LE.set(out, j + 2, (short) ((sm & 0x80) << 8 | s1 << 7 | (sm & 0x7f))); } else { SHORT_LE.set(out, j + 2, (short) ((s1 - 256) << 15)); }
+            if (s2 < 256) { sm = plane[Math.min(m, lim)]; m++; SHORT_LE.set(out, j + 4, (short) ((sm & 0x80) << 8 | s2 << 7 | (sm & 0x7f))); } else { SHORT_LE.set(out, j + 4, (short) ((s2 - 256) << 15)); }
+            if (s3 < 256) { sm = plane[Math.min(m, lim)]; m++; SHORT_LE.set(out, j + 6, (short) ((sm & 0x80) << 8 | s3 << 7 | (sm & 0x7f))); } else { SHORT_LE.set(out, j + 6, (short) ((s3 - 256) << 15)); }
+        }
+        for (; i < n; i++, j += 2) {
+            long x = switch (i & 3) { case 0 -> x0; case 1 -> x1; case 2 -> x2; default -> x3; };
+            slot = (int) (x & MASK); e = dec[slot];
+            x = (e >>> PROB_BITS) * (x >>> PROB_BITS) + (e & MASK);
+            if (x < L) { if (pos + 4 > end) throw overrun(); x = x << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+            int s = sym[slot];
+            if (s < 256) { int sm = plane[Math.min(m, lim)]; m++; SHORT_LE.set(out, j, (short) ((sm & 0x80) << 8 | s << 7 | (sm & 0x7f))); } else { SHORT_LE.set(out, j, (short) ((s - 256) << 15)); }
+            switch (i & 3) { case 0 -> x0 = x; case 1 -> x1 = x; case 2 -> x2 = x; default -> x3 = x; }
+        }
+        if (x0 != L || x1 != L || x2 != L || x3 != L) {
+            throw corrupt("rANS final state", "2^31 in every lane", x0 + ", " + x1 + ", " + x2 + ", " + x3);
+        }
+        if (pos != end) {
+            throw corrupt("rANS stream length", "every word consumed", (end - pos) + " bytes left");
+        }
+        return m - planeOff;
+    }
+
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+
     private static CorruptDataException overrun() {
         return corrupt("rANS stream", "enough words for every symbol", "the end of the stream");
     }

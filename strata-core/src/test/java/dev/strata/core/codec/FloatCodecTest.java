@@ -126,6 +126,26 @@ class FloatCodecTest {
         assertEquals(Codec.RAW, Codecs.compressFloat(data(3, 1 << 16, 0, FloatFormat.BF16, 0), FloatFormat.BF16).codec());
     }
 
+    @Example
+    void bf16PowersOfTwoStoreNoMantissaPlane() {
+        // Positive powers of two and ±0: every sign/mantissa byte is 0, so the plane is a zero run.
+        Random r = new Random(2);
+        byte[] raw = new byte[1 << 16];
+        for (int i = 0; i < raw.length; i += 2) {
+            int bits = r.nextInt(5) == 0 ? (r.nextBoolean() ? 0x8000 : 0) : (100 + r.nextInt(40)) << 7;
+            raw[i] = (byte) bits;
+            raw[i + 1] = (byte) (bits >>> 8);
+        }
+        byte[] enc = Codecs.encodeFloat(raw, FloatFormat.BF16, 0).data();
+        int plane = FloatCodec.FIXED_HEADER + FloatCodec.DESCRIPTOR; // plane 0's descriptor
+        assertEquals(FloatCodec.MODE_ZERO, enc[plane]);
+        assertArrayEquals(raw, Codecs.decode(new EncodedChunk(Codec.FLOAT, raw.length, enc)));
+        // The same stream claiming a raw plane of 0 bytes: elements that are not ±0 have no entry.
+        byte[] bad = enc.clone();
+        bad[plane] = FloatCodec.MODE_RAW;
+        assertThrows(CorruptDataException.class, () -> Codecs.decode(new EncodedChunk(Codec.FLOAT, raw.length, bad)));
+    }
+
     // ---- DELTA ----
 
     /** A base and a related chunk: the chunk is the base with small relative changes to some elements, or unrelated. */
