@@ -16,7 +16,17 @@ public enum Codec {
      */
     BYTE_PLANES_2(2),
     /** Byte planes of 4-byte little-endian elements (FP32); same layout as {@link #BYTE_PLANES_2}. */
-    BYTE_PLANES_4(3);
+    BYTE_PLANES_4(3),
+    /**
+     * Float elements split into an rANS-coded exponent stream (with ±0 as extra symbols) and
+     * sign/mantissa planes; the header names the {@code FloatFormat} (docs/format.md, "Float").
+     */
+    FLOAT(4),
+    /**
+     * A residual against a base chunk named in the header (XOR or SUB per float element), itself
+     * stored RAW, ZSTD or FLOAT; decoding needs the base (docs/format.md, "Delta").
+     */
+    DELTA(5);
 
     private final int id;
 
@@ -34,6 +44,6 @@ public enum Codec {
                 return c;
             }
         }
-        throw new CorruptDataException("codec id", "one of 0..3", Integer.toString(id));
+        throw new CorruptDataException("codec id", "one of 0..5", Integer.toString(id));
     }
 }

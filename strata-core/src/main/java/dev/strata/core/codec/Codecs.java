@@ -7,6 +7,7 @@ import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
 import dev.strata.core.InvalidInputException;
 import dev.strata.core.store.EncodedChunk;
+import java.util.Optional;
 
 /**
  * Encodes and decodes chunk bytes per {@link Codec}. Stateless and thread-safe.
@@ -46,7 +47,109 @@ public final class Codecs {
             case ZSTD -> new EncodedChunk(Codec.ZSTD, raw.length, Zstd.compress(raw, zstdLevel));
             case BYTE_PLANES_2, BYTE_PLANES_4 ->
                     new EncodedChunk(codec, raw.length, BytePlanes.encode(raw, width(codec), 0, zstdLevel, MIN_SAVING));
+            case FLOAT -> throw new IllegalArgumentException("FLOAT needs a float format: use compressFloat or encodeFloat");
+            case DELTA -> throw new IllegalArgumentException("DELTA needs a base: use encodeDelta");
         };
+    }
+
+    /**
+     * Encodes {@code raw} as {@link Codec#FLOAT} elements of {@code fmt} whose first complete element
+     * starts at byte {@code phase} ({@code 0 <= phase < fmt.width()}), whatever its size.
+     */
+    public static EncodedChunk encodeFloat(byte[] raw, FloatFormat fmt, int phase) {
+        checkRawLength(raw.length);
+        return new EncodedChunk(Codec.FLOAT, raw.length, FloatCodec.encode(raw, fmt, phase));
+    }
+
+    /**
+     * The encoding to store float tensor bytes of format {@code fmt} with (elements from byte 0):
+     * {@link Codec#FLOAT}, unless zstd-1 or RAW is smaller. zstd is tried only when FLOAT saves less
+     * than {@link #ZSTD_TRIAL_ABOVE} (it never wins on float data that FLOAT compresses well), so the
+     * usual cost is one FLOAT pass. RAW unless the result saves at least {@link #MIN_SAVING}.
+     */
+    public static EncodedChunk compressFloat(byte[] raw, FloatFormat fmt) {
+        checkRawLength(raw.length);
+        int n = raw.length;
+        EncodedChunk best = new EncodedChunk(Codec.RAW, n, raw);
+        if (n == 0) {
+            return best;
+        }
+        long limit = (long) Math.floor(n * (1.0 - MIN_SAVING));
+        byte[] f = FloatCodec.encode(raw, fmt, 0);
+        if (f.length <= limit) {
+            best = new EncodedChunk(Codec.FLOAT, n, f);
+        }
+        if (f.length > n * ZSTD_TRIAL_ABOVE) {
+            byte[] z = Zstd.compress(raw, FAST_ZSTD_LEVEL);
+            if (z.length <= limit && z.length < best.data().length) {
+                best = new EncodedChunk(Codec.ZSTD, n, z);
+            }
+        }
+        return best;
+    }
+
+    /** compressFloat tries zstd-1 too when FLOAT's ratio is above this. */
+    public static final double ZSTD_TRIAL_ABOVE = 0.9;
+
+    /**
+     * A delta must be smaller than {@code compressFloat(raw, fmt)} by at least this fraction to be
+     * worth its base dependency (decoding needs the base, GC must keep it).
+     */
+    public static final double DELTA_MIN_SAVING = 0.03;
+
+    /**
+     * {@code raw} as a {@link Codec#DELTA} against {@code baseRaw} (the raw bytes of chunk
+     * {@code baseId}, which is itself stored at chain depth {@code baseDepth}: 0 when it is not a
+     * delta): the XOR or the SUB residual, whichever an entropy estimate finds smaller, encoded with
+     * {@link #compressFloat},
+     * at chain depth {@code baseDepth + 1}. Empty unless it is smaller than
+     * {@code compressFloat(raw, fmt)} by at least {@link #DELTA_MIN_SAVING}. Base and chunk may
+     * differ in length.
+     *
+     * @throws IllegalArgumentException when {@code baseDepth + 1} exceeds 255 (the format's limit)
+     */
+    public static Optional<EncodedChunk> encodeDelta(byte[] raw, FloatFormat fmt, ContentHash baseId, byte[] baseRaw, int baseDepth) {
+        checkRawLength(raw.length);
+        if (baseDepth < 0 || baseDepth + 1 > DeltaCodec.MAX_DEPTH) {
+            throw new IllegalArgumentException("base chain depth " + baseDepth + " is outside 0.." + (DeltaCodec.MAX_DEPTH - 1));
+        }
+        if (raw.length == 0 || baseRaw.length == 0) {
+            return Optional.empty();
+        }
+        // Both residuals are cheap; FLOAT-encode only the one estimated smaller (FloatCodec.estimate
+        // is within ~1%), and encode the plain chunk only when the margin is in doubt.
+        byte[] xor = DeltaCodec.residual(raw, baseRaw, fmt, DeltaTransform.XOR);
+        byte[] sub = DeltaCodec.residual(raw, baseRaw, fmt, DeltaTransform.SUB);
+        boolean useXor = FloatCodec.estimate(xor, fmt) <= FloatCodec.estimate(sub, fmt);
+        byte[] best = DeltaCodec.encodeResidual(useXor ? xor : sub, fmt, useXor ? DeltaTransform.XOR : DeltaTransform.SUB,
+                baseId, baseRaw.length, baseDepth + 1);
+        long plainEstimate = FloatCodec.estimate(raw, fmt);
+        long plain = raw.length >= 1 << 16 && plainEstimate <= raw.length * ZSTD_TRIAL_ABOVE && best.length <= plainEstimate * 0.85
+                ? plainEstimate // clearly smaller: no need to encode the chunk itself
+                : compressFloat(raw, fmt).data().length;
+        if (best.length <= (long) Math.floor(plain * (1.0 - DELTA_MIN_SAVING))) {
+            return Optional.of(new EncodedChunk(Codec.DELTA, raw.length, best));
+        }
+        return Optional.empty();
+    }
+
+    /** {@code raw} as a {@link Codec#DELTA} with one given transform, whatever its size (tests, benchmarks). */
+    public static EncodedChunk encodeDelta(byte[] raw, FloatFormat fmt, DeltaTransform transform, ContentHash baseId, byte[] baseRaw, int baseDepth) {
+        checkRawLength(raw.length);
+        if (baseDepth < 0 || baseDepth + 1 > DeltaCodec.MAX_DEPTH) {
+            throw new IllegalArgumentException("base chain depth " + baseDepth + " is outside 0.." + (DeltaCodec.MAX_DEPTH - 1));
+        }
+        return new EncodedChunk(Codec.DELTA, raw.length, DeltaCodec.encode(raw, fmt, transform, baseId, baseRaw, baseDepth + 1));
+    }
+
+    /**
+     * The base of a {@link Codec#DELTA} chunk (id, chain depth, transform, format, base length) from
+     * its header alone; empty for every other codec.
+     *
+     * @throws CorruptDataException when the chunk is DELTA and its header is invalid
+     */
+    public static Optional<DeltaInfo> deltaBase(EncodedChunk chunk) {
+        return chunk.codec() == Codec.DELTA ? Optional.of(DeltaCodec.info(chunk.data())) : Optional.empty();
     }
 
     /**
@@ -94,9 +197,18 @@ public final class Codecs {
             if (c == Codec.BYTE_PLANES_2 ? !planes2 : !planes4) {
                 continue;
             }
-            byte[] b = BytePlanes.encode(raw, width(c), 0, FAST_ZSTD_LEVEL, MIN_SAVING);
-            if (b.length <= limit && b.length < best.data().length) {
-                best = new EncodedChunk(c, n, b);
+            // The pre-pass says float-like elements of this width: FLOAT first (smaller than byte
+            // planes on float data, decision 0015); byte planes only when FLOAT saves little.
+            FloatFormat fmt = c == Codec.BYTE_PLANES_2 ? FloatFormat.BF16 : FloatFormat.FP32;
+            byte[] f = FloatCodec.encode(raw, fmt, 0);
+            if (f.length <= limit && f.length < best.data().length) {
+                best = new EncodedChunk(Codec.FLOAT, n, f);
+            }
+            if (f.length > n * ZSTD_TRIAL_ABOVE) {
+                byte[] b = BytePlanes.encode(raw, width(c), 0, FAST_ZSTD_LEVEL, MIN_SAVING);
+                if (b.length <= limit && b.length < best.data().length) {
+                    best = new EncodedChunk(c, n, b);
+                }
             }
         }
         return best;
@@ -142,6 +254,18 @@ public final class Codecs {
      * @throws CorruptDataException when the bytes are not a valid encoding of {@code rawLength} bytes
      */
     public static byte[] decode(EncodedChunk chunk) {
+        return decode(chunk, DeltaBases.NONE);
+    }
+
+    /**
+     * Decodes a chunk into exactly {@code rawLength} bytes; a {@link Codec#DELTA} chunk's base comes
+     * from {@code bases} (verified raw bytes; fetched only after the residual decoded).
+     *
+     * @throws CorruptDataException when the bytes are not a valid encoding of {@code rawLength} bytes,
+     *     or the base has another length than the delta was made against
+     * @throws IllegalStateException for a DELTA chunk when {@code bases} is {@link DeltaBases#NONE}
+     */
+    public static byte[] decode(EncodedChunk chunk, DeltaBases bases) {
         int rawLength = chunk.rawLength();
         if (rawLength > MAX_RAW_LENGTH) {
             throw new CorruptDataException("chunk raw length", "at most " + MAX_RAW_LENGTH, Integer.toString(rawLength));
@@ -169,6 +293,8 @@ public final class Codecs {
                 yield out;
             }
             case BYTE_PLANES_2, BYTE_PLANES_4 -> BytePlanes.decode(data, rawLength, width(chunk.codec()));
+            case FLOAT -> FloatCodec.decode(data, rawLength);
+            case DELTA -> DeltaCodec.decode(data, rawLength, bases);
         };
     }
 
@@ -179,7 +305,12 @@ public final class Codecs {
      * @throws CorruptDataException carrying the expected and the actual id on mismatch
      */
     public static byte[] verify(ContentHash id, EncodedChunk chunk) {
-        byte[] raw = decode(chunk);
+        return verify(id, chunk, DeltaBases.NONE);
+    }
+
+    /** {@link #verify(ContentHash, EncodedChunk)} for chunks that may be deltas: bases come from {@code bases}. */
+    public static byte[] verify(ContentHash id, EncodedChunk chunk, DeltaBases bases) {
+        byte[] raw = decode(chunk, bases);
         ContentHash actual = ContentHash.of(raw);
         if (!actual.equals(id)) {
             throw new CorruptDataException("chunk id", id.hex(), actual.hex());
@@ -198,8 +329,14 @@ public final class Codecs {
 
     public static int maxEncodedLength(int rawLength) {
         // Byte planes store at most rawLength + 27 bytes (header, raw planes), below the zstd bound.
-        return (int) Math.min(Integer.MAX_VALUE - 64, Math.max(Zstd.compressBound(rawLength), rawLength + 64L));
+        // FLOAT, as written by compressFloat, is only kept when smaller than rawLength; encodeFloat
+        // on incompressible data adds at most its rANS tables (~1 KiB per stream, under 8 KiB). A
+        // DELTA adds its 42-byte header to a residual that compressFloat encoded.
+        return (int) Math.min(Integer.MAX_VALUE - 64, Math.max(Zstd.compressBound(rawLength), rawLength + 64L) + FLOAT_SLACK + DeltaCodec.HEADER);
     }
+
+    /** Room in {@link #maxEncodedLength} for FLOAT's frequency tables on incompressible data. */
+    private static final int FLOAT_SLACK = 8192;
 
     private static void checkRawLength(int length) {
         if (length > MAX_RAW_LENGTH) {

@@ -4,5 +4,8 @@
  * <p>Start at {@link dev.strata.core.codec.Codecs}: {@code compressOrRaw} picks the codec for fresh
  * bytes, {@code decode} turns stored bytes back into raw bytes without trusting their declared
  * sizes, and {@code verify} adds the id check every read path needs (ARCHITECTURE invariant 1).
+ * Float tensors: {@code compressFloat} (codec FLOAT, {@link dev.strata.core.codec.FloatFormat}) and
+ * {@code encodeDelta} (codec DELTA against a base chunk; decode with
+ * {@link dev.strata.core.codec.DeltaBases}); decision 0015.
  */
 package dev.strata.core.codec;

@@ -28,7 +28,7 @@ class CodecsTest {
         for (int i = 0; i < raw.length; i++) {
             raw[i] = (byte) (i % 13);
         }
-        for (Codec c : Codec.values()) {
+        for (Codec c : new Codec[] {Codec.RAW, Codec.ZSTD, Codec.BYTE_PLANES_2, Codec.BYTE_PLANES_4}) {
             EncodedChunk e = Codecs.encode(c, raw);
             assertEquals(c, e.codec());
             assertArrayEquals(raw, Codecs.decode(e));

@@ -1,0 +1,512 @@
+package dev.strata.core.codec;
+
+import com.github.luben.zstd.Zstd;
+import com.github.luben.zstd.ZstdCompressCtx;
+import com.github.luben.zstd.ZstdException;
+import dev.strata.core.CorruptDataException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * The encoding behind {@link dev.strata.core.Codec#FLOAT} (docs/format.md, "Float"): the chunk is
+ * read as little-endian elements of a {@link FloatFormat} starting at byte {@code phase}. Each
+ * element becomes one symbol of the exponent stream — its exponent field, or one of two extra
+ * symbols for +0 and −0 — coded with {@link Rans}; every element that is not ±0 also contributes
+ * its sign and mantissa (sign above the mantissa bits, little-endian, 1 to 3 bytes) to the
+ * sign/mantissa planes, byte k to plane k, each stored raw, rANS-coded, zstd or as an all-zero run.
+ *
+ * <p>Why this split (measured in docs/decisions/0015-float-and-delta-codecs.md): the exponent holds
+ * nearly all the redundancy of trained weights (~2.5 of 8 bits), the mantissa almost none; byte
+ * planes cut the exponent's lowest bit off into the mantissa byte. The ±0 symbols take zeros (dead
+ * units, Adam moments of unused parameters) out of the mantissa planes entirely.
+ */
+final class FloatCodec {
+    static final int VERSION = 1;
+    static final int MODE_RAW = 0;
+    static final int MODE_ZSTD = 1;
+    static final int MODE_ZERO = 2;
+    static final int MODE_RANS = 3;
+    /** version, format, phase, reserved. */
+    static final int FIXED_HEADER = 4;
+    /** mode u8, stored length u32. */
+    static final int DESCRIPTOR = 5;
+
+    /** When true, sign/mantissa planes also try zstd-1 and keep it when smaller than rANS (for measurements). */
+    static volatile boolean tryZstdPlanes = false;
+
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+
+    private FloatCodec() {}
+
+    static int alphabet(FloatFormat f) {
+        return (1 << f.exponentBits()) + 2;
+    }
+
+    static int headerLength(int rawLength, FloatFormat f, int phase) {
+        int w = f.width();
+        int p = Math.min(phase, rawLength);
+        return FIXED_HEADER + p + (rawLength - p) % w + DESCRIPTOR * (1 + f.signMantissaBytes());
+    }
+
+    /**
+     * Estimated length of {@code encode(raw, fmt, 0)} from one histogram pass (exponent symbols and
+     * sign/mantissa bytes, order-0 entropy plus tables), within about 1% on float data; used to
+     * choose among candidates without encoding each.
+     */
+    static long estimate(byte[] raw, FloatFormat fmt) {
+        int w = fmt.width();
+        int n = raw.length;
+        int count = n / w;
+        int mb = fmt.mantissaBits();
+        int eb = fmt.exponentBits();
+        int emask = (1 << eb) - 1;
+        int zero = 1 << eb;
+        int k = fmt.signMantissaBytes();
+        int[] counts = new int[alphabet(fmt)];
+        int[][] h = new int[k][256];
+        int nz = 0;
+        if (w == 2) {
+            int[] h0 = h[0];
+            int[] h1 = k > 1 ? h[1] : null;
+            for (int j = 0; j + 1 < n; j += 2) {
+                int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                if ((v & 0x7fff) == 0) {
+                    counts[zero + (v >>> 15)]++;
+                } else {
+                    counts[v >>> mb & emask]++;
+                    int sm = (v >>> 15) << mb | (v & ((1 << mb) - 1));
+                    h0[sm & 0xff]++;
+                    if (h1 != null) {
+                        h1[sm >>> 8]++;
+                    }
+                    nz++;
+                }
+            }
+        } else {
+            int[] h0 = h[0], h1 = h[1], h2 = h[2];
+            for (int j = 0; j + 3 < n; j += 4) {
+                int v = (int) INT_LE.get(raw, j);
+                if ((v & 0x7fffffff) == 0) {
+                    counts[zero + (v >>> 31)]++;
+                } else {
+                    counts[v >>> 23 & 0xff]++;
+                    h0[v & 0xff]++;
+                    h1[v >>> 8 & 0xff]++;
+                    h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
+                    nz++;
+                }
+            }
+        }
+        long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count);
+        for (int b = 0; b < k; b++) {
+            if (h[b][0] == nz) {
+                continue;
+            }
+            total += Math.min(nz, Rans.estimate(h[b], nz));
+        }
+        return total;
+    }
+
+    static byte[] encode(byte[] raw, FloatFormat fmt, int phase) {
+        int w = fmt.width();
+        if (phase < 0 || phase >= w) {
+            throw new IllegalArgumentException("phase " + phase + " for width " + w);
+        }
+        int n = raw.length;
+        int p = Math.min(phase, n);
+        int count = (n - p) / w;
+        int t = (n - p) - count * w;
+        int mb = fmt.mantissaBits();
+        int eb = fmt.exponentBits();
+        int emask = (1 << eb) - 1;
+        int mmask = (1 << mb) - 1;
+        int zero = 1 << eb; // symbol of +0; zero + 1 is -0
+        int k = fmt.signMantissaBytes();
+        short[] syms = new short[count];
+        int[] counts = new int[alphabet(fmt)];
+        byte[][] planes = new byte[k][count];
+        int nz = 0;
+        switch (fmt) {
+            case BF16 -> {
+                byte[] p0 = planes[0];
+                for (int i = 0, j = p; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                    int e = v >>> 7 & 0xff;
+                    if ((v & 0x7fff) == 0) {
+                        e = zero + (v >>> 15);
+                    } else {
+                        p0[nz++] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+                    }
+                    syms[i] = (short) e;
+                    counts[e]++;
+                }
+            }
+            case FP32 -> {
+                byte[] p0 = planes[0], p1 = planes[1], p2 = planes[2];
+                for (int i = 0, j = p; i < count; i++, j += 4) {
+                    int v = (int) INT_LE.get(raw, j);
+                    int e = v >>> 23 & 0xff;
+                    if ((v & 0x7fffffff) == 0) {
+                        e = zero + (v >>> 31);
+                    } else {
+                        p0[nz] = (byte) v;
+                        p1[nz] = (byte) (v >>> 8);
+                        p2[nz++] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+                    }
+                    syms[i] = (short) e;
+                    counts[e]++;
+                }
+            }
+            default -> {
+                for (int i = 0, j = p; i < count; i++, j += w) {
+                    int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                    int sign = v >>> 15;
+                    int e = v >>> mb & emask;
+                    if ((v & 0x7fff) == 0) {
+                        e = zero + sign;
+                    } else {
+                        int sm = sign << mb | (v & mmask);
+                        for (int b = 0; b < k; b++) {
+                            planes[b][nz] = (byte) (sm >>> 8 * b);
+                        }
+                        nz++;
+                    }
+                    syms[i] = (short) e;
+                    counts[e]++;
+                }
+            }
+        }
+        byte[] exp = Rans.encode(syms, count, counts);
+        int[] modes = new int[k];
+        byte[][] stored = new byte[k][];
+        int[] hist = new int[256];
+        for (int b = 0; b < k; b++) {
+            byte[] pl = planes[b];
+            if (nz >= 1 << 14) {
+                // A 1-in-16 sample first: a plane of random mantissa bits (most of them) is stored
+                // raw without a full histogram.
+                java.util.Arrays.fill(hist, 0);
+                int sampled = 0;
+                for (int i = 0; i < nz; i += 16, sampled++) {
+                    hist[pl[i] & 0xff]++;
+                }
+                if (hist[0] != sampled && Rans.entropyBytes(hist, sampled) > sampled * 0.985) {
+                    modes[b] = MODE_RAW;
+                    stored[b] = pl.length == nz ? pl : java.util.Arrays.copyOf(pl, nz);
+                    continue;
+                }
+            }
+            java.util.Arrays.fill(hist, 0);
+            for (int i = 0; i < nz; i++) {
+                hist[pl[i] & 0xff]++;
+            }
+            if (hist[0] == nz) {
+                modes[b] = MODE_ZERO;
+                stored[b] = new byte[0];
+                continue;
+            }
+            long limit = (long) Math.floor(nz * (1.0 - Codecs.MIN_SAVING));
+            byte[] best = null;
+            int mode = MODE_RAW;
+            if (Rans.estimate(hist, nz) <= limit) {
+                best = Rans.encode(pl, nz, hist);
+                mode = MODE_RANS;
+            }
+            if (tryZstdPlanes) {
+                byte[] z = zstd(pl, nz);
+                if (z.length <= limit && (best == null || z.length < best.length)) {
+                    best = z;
+                    mode = MODE_ZSTD;
+                }
+            }
+            if (best == null || best.length > limit) {
+                best = pl.length == nz ? pl : java.util.Arrays.copyOf(pl, nz);
+                mode = MODE_RAW;
+            }
+            modes[b] = mode;
+            stored[b] = best;
+        }
+        int header = headerLength(n, fmt, phase);
+        long total = header + (long) exp.length;
+        for (byte[] s : stored) {
+            total += s.length;
+        }
+        byte[] out = new byte[Math.toIntExact(total)];
+        out[0] = (byte) VERSION;
+        out[1] = (byte) fmt.id();
+        out[2] = (byte) p;
+        out[3] = 0;
+        System.arraycopy(raw, 0, out, FIXED_HEADER, p);
+        System.arraycopy(raw, p + count * w, out, FIXED_HEADER + p, t);
+        int d = FIXED_HEADER + p + t;
+        out[d] = (byte) MODE_RANS;
+        Rans.putU32(out, d + 1, exp.length);
+        d += DESCRIPTOR;
+        for (int b = 0; b < k; b++, d += DESCRIPTOR) {
+            out[d] = (byte) modes[b];
+            Rans.putU32(out, d + 1, stored[b].length);
+        }
+        int pos = header;
+        System.arraycopy(exp, 0, out, pos, exp.length);
+        pos += exp.length;
+        for (int b = 0; b < k; b++) {
+            System.arraycopy(stored[b], 0, out, pos, stored[b].length);
+            pos += stored[b].length;
+        }
+        return out;
+    }
+
+    private static byte[] zstd(byte[] plane, int n) {
+        try (ZstdCompressCtx ctx = new ZstdCompressCtx()) {
+            ctx.setLevel(1);
+            return ctx.compress(plane.length == n ? plane : java.util.Arrays.copyOf(plane, n));
+        }
+    }
+
+    /** The float format named in a FLOAT encoding's header (after checking the version). */
+    static FloatFormat format(byte[] enc) {
+        if (enc.length < FIXED_HEADER) {
+            throw corrupt("float header", "at least " + FIXED_HEADER + " bytes", enc.length + " bytes");
+        }
+        if ((enc[0] & 0xff) != VERSION) {
+            throw corrupt("float format version", Integer.toString(VERSION), Integer.toString(enc[0] & 0xff));
+        }
+        return FloatFormat.fromId(enc[1] & 0xff);
+    }
+
+    /**
+     * Decodes a FLOAT encoding into exactly {@code rawLength} bytes. Allocates the output, the
+     * exponent symbols (2 bytes per element: at most the raw length) and, only for planes that are
+     * not stored raw, one buffer per plane of at most one byte per element; nothing is sized from a
+     * length inside the encoding.
+     */
+    static byte[] decode(byte[] enc, int rawLength) {
+        FloatFormat fmt = format(enc);
+        int w = fmt.width();
+        int p = enc[2] & 0xff;
+        if (p >= w || p > rawLength) {
+            throw corrupt("float phase", "below " + w + " and at most the raw length " + rawLength, Integer.toString(p));
+        }
+        if (enc[3] != 0) {
+            throw corrupt("float reserved byte", "0", Integer.toString(enc[3] & 0xff));
+        }
+        int count = (rawLength - p) / w;
+        int t = (rawLength - p) - count * w;
+        int k = fmt.signMantissaBytes();
+        int header = headerLength(rawLength, fmt, p);
+        if (enc.length < header) {
+            throw corrupt("float header", "at least " + header + " bytes", enc.length + " bytes");
+        }
+        int[] modes = new int[k + 1];
+        int[] lengths = new int[k + 1];
+        long total = header;
+        for (int s = 0, d = FIXED_HEADER + p + t; s <= k; s++, d += DESCRIPTOR) {
+            int mode = enc[d] & 0xff;
+            long len = Rans.u32(enc, d + 1);
+            if (s == 0 ? mode != MODE_RANS : mode > MODE_RANS) {
+                throw corrupt("float stream " + s + " mode", s == 0 ? "3 (rANS)" : "0..3", Integer.toString(mode));
+            }
+            if (mode == MODE_ZERO && len != 0) {
+                throw corrupt("zero plane " + s + " length", "0", Long.toString(len));
+            }
+            if (len > enc.length) {
+                throw corrupt("float stream " + s + " length", "at most " + enc.length, Long.toString(len));
+            }
+            modes[s] = mode;
+            lengths[s] = (int) len;
+            total += len;
+        }
+        if (total != enc.length) {
+            throw corrupt("float encoded length", Long.toString(total), Integer.toString(enc.length));
+        }
+        int alphabet = alphabet(fmt);
+        int zero = 1 << fmt.exponentBits();
+        if (fmt == FloatFormat.BF16 && modes[1] != MODE_RANS && modes[1] != MODE_ZSTD) {
+            // Weights: the sign/mantissa plane is raw (or zero); decode exponents straight into the output.
+            if (modes[1] == MODE_RAW && lengths[1] > count) {
+                throw corrupt("raw plane 0 length", "at most " + count, Integer.toString(lengths[1]));
+            }
+            byte[] out = new byte[rawLength];
+            System.arraycopy(enc, FIXED_HEADER, out, 0, p);
+            System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
+            boolean raw = modes[1] == MODE_RAW;
+            int planeOff = header + lengths[0];
+            // A raw plane of length 0 still gets a valid (clamped) read index: the header byte before it.
+            int m = raw ? Rans.decodeBf16(enc, header, lengths[0], count, enc, planeOff - (lengths[1] == 0 ? 1 : 0), Math.max(1, lengths[1]), out, p)
+                    : Rans.decodeBf16(enc, header, lengths[0], count, new byte[1], 0, 1, out, p);
+            if (raw && m != lengths[1]) {
+                throw corrupt("sign/mantissa plane length", m + " elements that are not ±0", Integer.toString(lengths[1]));
+            }
+            return out;
+        }
+        short[] syms = new short[count];
+        int pos = header;
+        Rans.decode(enc, pos, lengths[0], count, alphabet, syms);
+        pos += lengths[0];
+        // The planes hold one entry per element that is not ±0. When every plane is raw (or zero) the
+        // count is checked by the merge itself (it stops at the raw plane's end and must reach it);
+        // coded planes need it up front.
+        boolean coded = false;
+        int rawLen = -1;
+        for (int s = 1; s <= k; s++) {
+            if (modes[s] == MODE_RANS || modes[s] == MODE_ZSTD) {
+                coded = true;
+            } else if (modes[s] == MODE_RAW) {
+                if (rawLen >= 0 && lengths[s] != rawLen) {
+                    throw corrupt("raw plane " + (s - 1) + " length", Integer.toString(rawLen), Integer.toString(lengths[s]));
+                }
+                rawLen = lengths[s];
+            }
+        }
+        int nz;
+        if (coded || rawLen < 0) {
+            nz = 0;
+            for (int i = 0; i < count; i++) {
+                if (syms[i] < zero) {
+                    nz++;
+                }
+            }
+        } else {
+            nz = Math.min(rawLen, count); // checked exactly by merge
+            if (rawLen > count) {
+                throw corrupt("raw plane length", "at most " + count, Integer.toString(rawLen));
+            }
+        }
+        // Each plane: the bytes and their offset (raw planes are read in place; zero planes are null).
+        byte[][] pl = new byte[k][];
+        int[] po = new int[k];
+        for (int s = 1; s <= k; s++) {
+            int b = s - 1;
+            int len = lengths[s];
+            switch (modes[s]) {
+                case MODE_RAW -> {
+                    if (len != nz) { // nz is the raw length itself when only raw planes are present
+                        throw corrupt("raw plane " + b + " length", Integer.toString(nz), Integer.toString(len));
+                    }
+                    pl[b] = enc;
+                    po[b] = pos;
+                }
+                case MODE_RANS -> {
+                    pl[b] = new byte[nz];
+                    Rans.decode(enc, pos, len, nz, pl[b]);
+                }
+                case MODE_ZSTD -> {
+                    long declared;
+                    try {
+                        declared = len == 0 ? -2 : Zstd.getFrameContentSize(enc, pos, len);
+                    } catch (ZstdException e) {
+                        declared = -2;
+                    }
+                    if (declared != nz || nz == 0) {
+                        throw corrupt("zstd plane " + b + " frame content size", Integer.toString(nz), Long.toString(declared));
+                    }
+                    pl[b] = new byte[nz];
+                    long got;
+                    try {
+                        got = Zstd.decompressByteArray(pl[b], 0, nz, enc, pos, len);
+                    } catch (ZstdException e) {
+                        throw corrupt("zstd plane " + b, "a valid frame", e.getMessage());
+                    }
+                    if (got != nz) {
+                        throw corrupt("zstd plane " + b + " decoded length", Integer.toString(nz), Long.toString(got));
+                    }
+                }
+                default -> { } // zero plane
+            }
+            pos += len;
+        }
+        byte[] out = new byte[rawLength];
+        System.arraycopy(enc, FIXED_HEADER, out, 0, p);
+        System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
+        int merged = merge(fmt, syms, count, pl, po, out, p, nz);
+        if (merged != nz) {
+            throw corrupt("sign/mantissa plane length", merged + " elements that are not ±0", Integer.toString(nz));
+        }
+        return out;
+    }
+
+    /**
+     * Writes the elements; returns how many were not ±0, or stops (returning {@code nz + 1}) at the
+     * first one past {@code nz}, so that planes are never read beyond their {@code nz} entries.
+     */
+    private static int merge(FloatFormat fmt, short[] syms, int count, byte[][] pl, int[] po, byte[] out, int p, int nz) {
+        int zero = 1 << fmt.exponentBits();
+        int taken = 0;
+        switch (fmt) {
+            case BF16 -> {
+                byte[] a = pl[0] != null ? pl[0] : new byte[1];
+                int ao = pl[0] != null ? po[0] : 0;
+                int step = pl[0] != null ? 1 : 0;
+                for (int i = 0, j = p, m = ao; i < count; i++, j += 2) {
+                    int e = syms[i];
+                    int v;
+                    if (e < zero) {
+                        if (taken++ == nz) {
+                            return taken;
+                        }
+                        int sm = a[m];
+                        m += step;
+                        v = (sm & 0x80) << 8 | e << 7 | (sm & 0x7f);
+                    } else {
+                        v = (e - zero) << 15;
+                    }
+                    SHORT_LE.set(out, j, (short) v);
+                }
+            }
+            case FP32 -> {
+                byte[] z = new byte[1];
+                byte[] a0 = pl[0] != null ? pl[0] : z, a1 = pl[1] != null ? pl[1] : z, a2 = pl[2] != null ? pl[2] : z;
+                int m0 = pl[0] != null ? po[0] : 0, m1 = pl[1] != null ? po[1] : 0, m2 = pl[2] != null ? po[2] : 0;
+                int s0 = pl[0] != null ? 1 : 0, s1 = pl[1] != null ? 1 : 0, s2 = pl[2] != null ? 1 : 0;
+                for (int i = 0, j = p; i < count; i++, j += 4) {
+                    int e = syms[i];
+                    int v;
+                    if (e < zero) {
+                        if (taken++ == nz) {
+                            return taken;
+                        }
+                        int top = a2[m2];
+                        v = (top & 0x80) << 24 | e << 23 | (top & 0x7f) << 16 | (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
+                        m0 += s0;
+                        m1 += s1;
+                        m2 += s2;
+                    } else {
+                        v = (e - zero) << 31;
+                    }
+                    INT_LE.set(out, j, v);
+                }
+            }
+            default -> { // FP16
+                byte[] z = new byte[1];
+                byte[] a0 = pl[0] != null ? pl[0] : z, a1 = pl[1] != null ? pl[1] : z;
+                int m0 = pl[0] != null ? po[0] : 0, m1 = pl[1] != null ? po[1] : 0;
+                int s0 = pl[0] != null ? 1 : 0, s1 = pl[1] != null ? 1 : 0;
+                int mb = fmt.mantissaBits();
+                int mmask = (1 << mb) - 1;
+                for (int i = 0, j = p; i < count; i++, j += 2) {
+                    int e = syms[i];
+                    int v;
+                    if (e < zero) {
+                        if (taken++ == nz) {
+                            return taken;
+                        }
+                        int sm = (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
+                        m0 += s0;
+                        m1 += s1;
+                        v = (sm >>> mb & 1) << 15 | e << mb | (sm & mmask);
+                    } else {
+                        v = (e - zero) << 15;
+                    }
+                    SHORT_LE.set(out, j, (short) v);
+                }
+            }
+        }
+        return taken;
+    }
+
+    private static CorruptDataException corrupt(String what, String expected, String actual) {
+        return new CorruptDataException(what, expected, actual);
+    }
+}
