@@ -98,6 +98,7 @@ public final class Compactor {
         int packs = 0;
         long compressed = 0, before = 0, after = 0;
         long[] tensor = new long[2];
+        Set<String> written = new HashSet<>(); // packs this run wrote
         for (PackInfo p : store.packs()) {
             long[] t = perPack.get(p.packId());
             // The unsealed pack too: a lone model or the last checkpoint of a series is compacted
@@ -137,16 +138,10 @@ public final class Compactor {
                 });
                 before += p.bytes();
                 after += p.bytes() - r.bytesFreed();
-                Set<String> written = new HashSet<>(packIds());
-                written.removeAll(beforePacks);
-                if (!written.isEmpty()) { // written by this compaction: its raw chunks did not compress
-                    Map<String, Long> raw = new HashMap<>();
-                    for (ChunkInfo c : store.list()) {
-                        if (written.contains(c.packId())) {
-                            raw.merge(c.packId(), c.codec() == Codec.RAW ? (long) c.encodedLength() : 0L, Long::sum);
-                        }
+                for (String id : packIds()) {
+                    if (!beforePacks.contains(id)) {
+                        written.add(id);
                     }
-                    written.forEach(id -> done.put(id, raw.getOrDefault(id, 0L)));
                 }
             } finally {
                 uploads.gcLock().writeLock().unlock();
@@ -154,6 +149,15 @@ public final class Compactor {
             done.put(p.packId(), t[0]);
             packs++;
             compressed += n[0];
+        }
+        if (!written.isEmpty()) { // written by this run: whatever raw chunks they hold did not compress
+            Map<String, Long> raw = new HashMap<>();
+            for (ChunkInfo c : store.list()) {
+                if (written.contains(c.packId())) {
+                    raw.merge(c.packId(), c.codec() == Codec.RAW ? (long) c.encodedLength() : 0L, Long::sum);
+                }
+            }
+            written.forEach(id -> done.put(id, raw.getOrDefault(id, 0L)));
         }
         // A commit is settled once each of its tensor chunks is done (or gone: GC took it).
         byCommit.forEach((commit, h) -> {
