@@ -44,6 +44,7 @@ class StrataServer:
     def start(self):
         self.data.mkdir(parents=True, exist_ok=True)
         self.log = open(self.data.parent / (self.data.name + ".log"), "a")
+        seen = self.log.tell()
         self.proc = subprocess.Popen([java_bin(), "-Xmx512m", "-XX:TieredStopAtLevel=1", "--enable-native-access=ALL-UNNAMED",
                                       "-jar", str(JAR), "serve", "--port", str(self.port), "--data", str(self.data)],
                                      stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
@@ -52,7 +53,7 @@ class StrataServer:
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError("strata serve exited:\n" + Path(logname).read_text()[-3000:])
-            m = re.findall(r"listening on (http://127\.0\.0\.1:(\d+))", Path(logname).read_text())
+            m = re.findall(r"listening on (http://127\.0\.0\.1:(\d+))", Path(logname).read_text()[seen:])
             if m:
                 self.url, port = m[-1]
                 self.port = int(port)
@@ -67,6 +68,8 @@ class StrataServer:
         if self.proc and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
+        if not self.log.closed:
+            self.log.close()
 
     def stop(self):
         if self.proc and self.proc.poll() is None:
@@ -75,7 +78,8 @@ class StrataServer:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 self.kill()
-        self.log.close()
+        if not self.log.closed:
+            self.log.close()
 
     def restart(self):
         self.stop()
