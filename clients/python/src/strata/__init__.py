@@ -13,6 +13,14 @@ from .errors import (AuthenticationError, ConflictError, IntegrityError, Invalid
 from .meta import best, branches, find, latest, lineage, at_step
 
 __version__ = "0.1.0"
+
+try:  # strata:// for fsspec.open / fsspec.filesystem (also declared as an entry point)
+    import fsspec as _fsspec
+
+    _fsspec.register_implementation("strata", "strata.fs.StrataFileSystem", clobber=True)
+    from . import fs  # noqa: F401
+except ImportError:  # pragma: no cover
+    pass
 __all__ = ["ChunkCache", "CheckpointHandle", "Checkpointer", "CheckpointReader", "SaveResult", "Client",
            "RetryPolicy", "default_checkpointer", "load_state_dict", "open_checkpoint", "save_checkpoint",
            "AuthenticationError", "ConflictError", "IntegrityError", "InvalidRequestError", "NotFoundError",
