@@ -110,7 +110,7 @@ def test_unpicklable_value_is_refused(ckpt, repo):
 
 
 def test_mutation_after_save_returns(client, ckpt, repo):
-    t = torch.zeros(1 << 20)  # 4 MiB
+    t = torch.zeros(10 << 20)  # 40 MiB: the multi-threaded snapshot path
     state = {"w": t, "nested": {"b": torch.ones(10)}}
     h = ckpt.save(state, f"{repo}@main")
     # training goes on right away
@@ -118,7 +118,7 @@ def test_mutation_after_save_returns(client, ckpt, repo):
     state["nested"]["b"].mul_(0)
     h.result()
     back = strata.load_state_dict(f"{repo}@main", client=client)
-    assert torch.equal(back["w"], torch.zeros(1 << 20))
+    assert torch.equal(back["w"], torch.zeros(10 << 20))
     assert torch.equal(back["nested"]["b"], torch.ones(10))
 
 

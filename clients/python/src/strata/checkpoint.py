@@ -81,6 +81,17 @@ class _ArenaPool:
             del self._free[keep:]
 
 
+_COPY_THREADS = min(4, os.cpu_count() or 1)
+_copy_executor: ThreadPoolExecutor | None = None
+
+
+def _copy_pool() -> ThreadPoolExecutor:
+    global _copy_executor
+    if _copy_executor is None:
+        _copy_executor = ThreadPoolExecutor(_COPY_THREADS, thread_name_prefix="strata-snapshot")
+    return _copy_executor
+
+
 @dataclass
 class Snapshot:
     structure: object
@@ -104,14 +115,32 @@ def snapshot(state, pool: _ArenaPool | None = None) -> Snapshot:
     pinned = on_gpu and torch.cuda.is_available()
     arena = (pool.take(total, pinned) if pool else torch.empty(max(total, 1), dtype=torch.uint8, pin_memory=pinned))
     out = {}
+    copies = []
     for name, t in fl.tensors.items():
         off, n = sizes[name]
         if n == 0:
             dst = torch.empty(tuple(t.shape), dtype=t.dtype)
         else:
             dst = arena[off:off + n].view(t.dtype).view(tuple(t.shape))
-            dst.copy_(t.detach(), non_blocking=pinned)
+            copies.append((dst, t.detach(), n))
         out[name] = dst
+    if pinned or total < (32 << 20) or _COPY_THREADS < 2:
+        for dst, src, _ in copies:
+            dst.copy_(src, non_blocking=pinned)
+    else:
+        # host-to-host copies release the GIL: spread them over a few threads, balanced by bytes
+        bins = [[] for _ in range(_COPY_THREADS)]
+        load = [0] * _COPY_THREADS
+        for item in sorted(copies, key=lambda x: -x[2]):
+            i = load.index(min(load))
+            bins[i].append(item)
+            load[i] += item[2]
+
+        def run(items):
+            for dst, src, _ in items:
+                dst.copy_(src)
+
+        list(_copy_pool().map(run, bins))
     if pinned:
         torch.cuda.synchronize()
     return Snapshot(fl.structure, out, arena, total)
@@ -452,7 +481,7 @@ class CheckpointReader:
     """A checkpoint file of one commit, opened lazily: the header is read, tensors on demand."""
 
     def __init__(self, spec: str, *, client: Client | None = None, path: str | None = None, cache=True,
-                 verify: bool = True, workers: int = 4):
+                 verify: bool = True, workers: int = 8):
         self.client = client or Client()
         self.repo, rev = parse_spec(spec)
         self.commit = self.client.commit(self.repo, rev)
@@ -539,7 +568,7 @@ def open_checkpoint(spec: str, **kw) -> CheckpointReader:
 
 
 def load_state_dict(spec: str, device="cpu", *, client: Client | None = None, path: str | None = None,
-                    cache=True, verify: bool = True, workers: int = 4):
+                    cache=True, verify: bool = True, workers: int = 8):
     """Loads the state dict saved at ``owner/name@rev`` (branch, tag or commit; default ``main``)."""
     r = CheckpointReader(spec, client=client, path=path, cache=cache, verify=verify, workers=workers)
     try:
