@@ -30,7 +30,7 @@ import torch
 from . import serialization as ser
 from .cache import ChunkCache, chunk_id
 from .client import Client, parse_spec
-from .errors import NotFoundError, SerializationError, StrataError
+from .errors import InvalidRequestError, NotFoundError, SerializationError, StrataError
 from .reader import RemoteFile
 
 DEFAULT_PATH = "checkpoint.safetensors"
@@ -388,6 +388,13 @@ class Checkpointer:
                 break
             except NotFoundError as e:  # the session was lost (server restart): start a new one
                 last_exc, upload_id = e, None
+            except InvalidRequestError as e:
+                # The manifest names chunks the repository no longer holds (e.g. collected after a
+                # retention rule expired the commit our digests came from): offer every chunk.
+                if len(to_ask) == len(pieces):
+                    raise
+                last_exc, unchanged = e, set()
+                to_ask = [(cid, mv) for (_, mv), cid in zip(pieces, ids)]
         else:
             raise last_exc  # type: ignore[misc]
 

@@ -89,31 +89,22 @@ class RemoteFile:
             for a, b, o, mv in pieces:
                 mv[a - o:b - o] = data[a - c.start:b - c.start]
 
-        fetch = []
-        for c, direct, pieces in plan:
-            buf = direct if direct is not None else memoryview(bytearray(c.end - c.start))
-            if self.cache is not None and self.cache.get_into(c.cid, buf):
-                stats["cache_bytes"] += c.end - c.start
-                if pieces:
-                    scatter(c, buf, pieces)
-            else:
-                fetch.append((c, buf, pieces))
-        # runs of consecutive chunks
+        # runs of consecutive chunks, each handled by one worker: cache first, then one range
+        # request per stretch of chunks the cache lacks
         runs, cur, cur_bytes = [], [], 0
-        for item in fetch:
+        for item in plan:
             c = item[0]
             if cur and (cur[-1][0].end != c.start or cur_bytes + (c.end - c.start) > self.run_bytes):
                 runs.append(cur)
                 cur, cur_bytes = [], 0
             cur.append(item)
             cur_bytes += c.end - c.start
-
         if cur:
             runs.append(cur)
 
-        def do_run(run):
-            self.client.read_range_into(self.repo, self.path, self.rev, run[0][0].start, [b for _, b, _ in run])
-            for c, buf, pieces in run:
+        def fetch(stretch):
+            self.client.read_range_into(self.repo, self.path, self.rev, stretch[0][0].start, [b for _, b, _ in stretch])
+            for c, buf, pieces in stretch:
                 if self.verify or self.cache is not None:
                     if chunk_id(buf) != c.cid:
                         raise IntegrityError(f"{self.repo}@{self.rev}:{self.path}: bytes {c.start}-{c.end} "
@@ -122,13 +113,32 @@ class RemoteFile:
                         self.cache.put(c.cid, buf)
                 if pieces:
                     scatter(c, buf, pieces)
-            return sum(c.end - c.start for c, _, _ in run)
 
-        if len(runs) == 1 or self.workers <= 1:
-            for r in runs:
-                stats["network_bytes"] += do_run(r)
-        elif runs:
+        def do_run(run):
+            net = cached = 0
+            stretch = []
+            for c, direct, pieces in run:
+                buf = direct if direct is not None else memoryview(bytearray(c.end - c.start))
+                if self.cache is not None and self.cache.get_into(c.cid, buf):
+                    cached += c.end - c.start
+                    if pieces:
+                        scatter(c, buf, pieces)
+                    if stretch:
+                        fetch(stretch)
+                        stretch = []
+                else:
+                    stretch.append((c, buf, pieces))
+                    net += c.end - c.start
+            if stretch:
+                fetch(stretch)
+            return net, cached
+
+        if len(runs) <= 1 or self.workers <= 1:
+            results = [do_run(r) for r in runs]
+        else:
             with ThreadPoolExecutor(min(self.workers, len(runs)), thread_name_prefix="strata-read") as ex:
-                for n in ex.map(do_run, runs):
-                    stats["network_bytes"] += n
+                results = list(ex.map(do_run, runs))
+        for net, cached in results:
+            stats["network_bytes"] += net
+            stats["cache_bytes"] += cached
         return stats
