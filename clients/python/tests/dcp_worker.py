@@ -21,6 +21,7 @@ def full_state(scale):
 
 def main():
     url, token, repo = sys.argv[1:4]
+    mode = sys.argv[4] if len(sys.argv) > 4 else "full"
     dist.init_process_group("gloo")
     rank = dist.get_rank()
     mesh = init_device_mesh("cpu", (dist.get_world_size(),))
@@ -33,6 +34,22 @@ def main():
                 "extra": {"step": f["step"], "note": "hello"}}
 
     state = sharded(1.0)
+    if mode == "fail-rank-1":
+        class Failing(StrataWriter):
+            def write_data(self, plan, planner):
+                if dist.get_rank() == 1:
+                    raise OSError("disk on fire (rank 1)")
+                return super().write_data(plan, planner)
+
+        try:
+            dcp.save(state, storage_writer=Failing(f"{repo}@main", client=client, step=1))
+        except BaseException as e:  # CheckpointException is a BaseException; every rank sees it
+            print(f"rank {rank} save failed: {type(e).__name__}", flush=True)
+        else:
+            raise SystemExit("the save should have failed")
+        dist.barrier()
+        dist.destroy_process_group()
+        return
     dcp.save(state, storage_writer=StrataWriter(f"{repo}@main", client=client, step=1))
     # async save of the next checkpoint (the state is staged, training could go on)
     state2 = sharded(2.0)

@@ -37,8 +37,11 @@ def test_server_unreachable(tmp_path):
 def test_background_error_surfaces_on_handle_and_next_save(server, repo):
     c = strata.Client(server.url, "strata_0123456789abcdef_" + "B" * 43)
     cp = strata.Checkpointer(c)
-    cp.save({"w": torch.ones(3)}, f"{repo}@main")  # fails in the background; nobody looks at the handle
-    time.sleep(1.0)
+    h = cp.save({"w": torch.ones(3)}, f"{repo}@main")  # fails in the background; nobody collects it
+    deadline = time.time() + 60
+    while not h.done() and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.1)  # the done-callback that records the error runs right after
     with pytest.raises(strata.StrataError, match="earlier background save failed"):
         cp.save({"w": torch.ones(3)}, f"{repo}@main")
     cp.close()
