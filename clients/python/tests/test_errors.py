@@ -141,3 +141,29 @@ def test_metadata_helpers(client, ckpt, repo):
                                                                  "rev": best["id"]}]).result()
     lin = strata.lineage(f"{repo}-ft@main", client=client)
     assert lin["derives_from"] and lin["derives_from"][0]["target_repo"] == repo
+
+
+def test_lost_commit_answer_is_recognised(client, ckpt, repo):
+    """The commit went through but its answer was lost: the save still succeeds, once."""
+    real = client.create_commit
+
+    def answer_lost(*a, **kw):
+        real(*a, **kw)
+        raise strata.StrataConnectionError("connection reset while reading the answer")
+
+    client.create_commit = answer_lost
+    try:
+        res = ckpt.save({"w": torch.arange(10)}, f"{repo}@main", step=5).result()
+    finally:
+        client.create_commit = real
+    head = client.commit(repo, "main")
+    assert res.commit == head["id"] and head["step"] == 5 and len(client.log(repo, "main")) == 1
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from strata.checkpoint import _progress
+    monkeypatch.setattr("sys.stderr.isatty", lambda: False, raising=False)
+    assert _progress(10 << 30, "x", None) is None
+    bar = _progress(10, "x", True)
+    assert bar is not None
+    bar.close()

@@ -436,7 +436,7 @@ class Checkpointer:
             try:
                 head = self.client.commit(repo, branch)
                 tree = self.client.tree(repo, head["id"])
-                if head.get("parents", [None])[:1] == [body["parent"]] and any(
+                if (head.get("parents") or [None])[0] == body["parent"] and any(
                         f["manifest_id"] == manifest_id for f in tree["files"]) and head.get("message") == body["message"]:
                     return head
             except StrataError:
