@@ -25,11 +25,12 @@ import json
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import blake3
 import torch
 
 from . import serialization as ser
 from .cache import ChunkCache, chunk_id
-from .client import Client, parse_spec
+from .client import DTYPE_CODES, Client, ManifestTensor, parse_spec
 from .errors import InvalidRequestError, NotFoundError, SerializationError, StrataError
 from .reader import RemoteFile
 
@@ -344,6 +345,7 @@ class Checkpointer:
         known = {cid for n in unchanged for cid in digests[n][1]}
         to_ask = [(cid, mv) for (name, mv), cid in zip(pieces, ids) if name not in unchanged or cid not in known]
         manifest = [(cid, mv.nbytes) for (_, mv), cid in zip(pieces, ids)]
+        table = manifest_tensors(layout, pieces, ids)
 
         sent_bytes = 0
         sent_chunks = 0
@@ -384,7 +386,7 @@ class Checkpointer:
                     if bar is not None:
                         bar.close()
                 sent_chunks += len(todo)
-                manifest_id = c.put_manifest(repo, upload_id, manifest)
+                manifest_id = c.put_manifest(repo, upload_id, manifest, table)
                 break
             except NotFoundError as e:  # the session was lost (server restart): start a new one
                 last_exc, upload_id = e, None
@@ -582,3 +584,21 @@ def load_state_dict(spec: str, device="cpu", *, client: Client | None = None, pa
         return r.state_dict(device)
     finally:
         r.close()
+
+
+def manifest_tensors(layout, pieces, ids) -> list:
+    """The version-2 manifest tensor table: where each non-empty tensor's chunks are, and their digest."""
+    first: dict[str, int] = {}
+    count: dict[str, int] = {}
+    for i, (name, _) in enumerate(pieces):
+        if name is not None:
+            first.setdefault(name, i)
+            count[name] = count.get(name, 0) + 1
+    table = []
+    for e in layout.entries:
+        if e.name not in first or e.dtype not in DTYPE_CODES:
+            continue  # empty tensors have no chunks; dtypes without a code stay out of the table
+        f, n = first[e.name], count[e.name]
+        digest = blake3.blake3(b"".join(ids[f:f + n])).digest()
+        table.append(ManifestTensor(e.name, e.dtype, tuple(e.shape), e.start, e.end - e.start, f, n, digest))
+    return table

@@ -407,9 +407,10 @@ class Client:
         self.bytes_sent += total
         return r
 
-    def put_manifest(self, repo: str, upload_id: str, chunks: Sequence[tuple[bytes, int]]) -> str:
+    def put_manifest(self, repo: str, upload_id: str, chunks: Sequence[tuple[bytes, int]],
+                     tensors: Sequence["ManifestTensor"] = ()) -> str:
         return self.request("POST", f"/repos/{repo}/uploads/{upload_id}/manifests",
-                            body=encode_manifest(chunks)).json()["manifest_id"]
+                            body=encode_manifest(chunks, tensors)).json()["manifest_id"]
 
     def create_commit(self, repo: str, body: dict) -> dict:
         return self.request("POST", f"/repos/{repo}/commits", json=body, retry=False).json()
@@ -418,16 +419,46 @@ class Client:
 MANIFEST_MAGIC = 0x5354524D
 
 
-def encode_manifest(chunks: Sequence[tuple[bytes, int]]) -> bytes:
-    out = bytearray(struct.pack(">IBI", MANIFEST_MAGIC, 1, len(chunks)))
+# docs/format.md, "Manifest version 2": dtype codes of the tensor table
+DTYPE_CODES = {"BF16": 1, "F16": 2, "F32": 3, "F64": 4, "I8": 5, "I16": 6, "I32": 7, "I64": 8, "U8": 9,
+               "U16": 10, "U32": 11, "U64": 12, "BOOL": 13, "F8_E4M3": 14, "F8_E5M2": 15, "C64": 16, "C128": 17}
+
+
+@dataclass(frozen=True)
+class ManifestTensor:
+    """One tensor of a version-2 manifest's table: its chunks are ``first .. first + count - 1``."""
+    name: str
+    dtype: str
+    shape: tuple
+    offset: int
+    length: int
+    first: int
+    count: int
+    digest: bytes  # BLAKE3-256 of the chunk ids, back to back
+
+
+def encode_manifest(chunks: Sequence[tuple[bytes, int]], tensors: Sequence[ManifestTensor] = ()) -> bytes:
+    """Version 1, or version 2 with a tensor table (the server's float and delta codecs use it)."""
+    out = bytearray(struct.pack(">IBI", MANIFEST_MAGIC, 2 if tensors else 1, len(chunks)))
     for cid, n in chunks:
         out += cid
         out += struct.pack(">I", n)
+    if tensors:
+        out += struct.pack(">I", len(tensors))
+        for t in tensors:
+            name = t.name.encode("utf-8")
+            out += struct.pack(">I", len(name)) + name
+            out += struct.pack(">BB", DTYPE_CODES[t.dtype], len(t.shape))
+            for d in t.shape:
+                out += struct.pack(">Q", d)
+            out += struct.pack(">QQII", t.offset, t.length, t.first, t.count) + t.digest
     return bytes(out)
 
 
 def decode_manifest(data: bytes) -> list[tuple[bytes, int]]:
     magic, version, count = struct.unpack_from(">IBI", data, 0)
-    if magic != MANIFEST_MAGIC or version != 1 or len(data) != 9 + 36 * count:
+    # version 2 appends a tensor table after the chunk list, which readers of chunks skip
+    if magic != MANIFEST_MAGIC or version not in (1, 2) or len(data) < 9 + 36 * count \
+            or (version == 1 and len(data) != 9 + 36 * count):
         raise StrataError("malformed manifest")
     return [(data[9 + 36 * i: 41 + 36 * i], struct.unpack_from(">I", data, 41 + 36 * i)[0]) for i in range(count)]
