@@ -230,3 +230,54 @@ def median(xs):
     s = sorted(xs)
     n = len(s)
     return s[n // 2] if n % 2 else (s[n // 2 - 1] + s[n // 2]) / 2
+
+
+def bench_peers(ckpts, work, restic_compression="auto", borgs=(("borg_zstd3", ["--compression", "zstd,3"]),)):
+    """Backs up the checkpoint directories in order with restic and borg (each checkpoint staged at one
+    path, so the tools see "the same directory, changed"), and compresses every file with zstd -3;
+    returns {tool: {repo_du_bytes, total_s, settings}} with on-disk sizes (du -sB1)."""
+    tools = {}
+    stage = os.path.join(work, "ckpt")
+
+    def stage_ckpt(c):
+        rmtree(stage)
+        subprocess.run(["cp", "-r", c, stage], check=True)
+
+    repo = os.path.join(work, "restic")
+    env = dict(os.environ, RESTIC_PASSWORD="bench", RESTIC_CACHE_DIR=os.path.join(work, "restic-cache"))
+    subprocess.run(["restic", "init", "--repo", repo, "--repository-version", "2"], env=env, check=True,
+                   capture_output=True)
+    total_t = 0.0
+    for c in ckpts:
+        stage_ckpt(c)
+        t, _, _ = timed(["restic", "backup", "--repo", repo, "--compression", restic_compression, "-q", "."],
+                        env=env, cwd=stage)
+        total_t += t
+    tools[f"restic_{restic_compression}"] = {
+        "repo_du_bytes": du_bytes(repo), "total_s": round(total_t, 2),
+        "settings": f"restic repo v2, --compression {restic_compression}, AES+Poly1305 (always on)"}
+    for name, comp in borgs:
+        repo = os.path.join(work, name)
+        env = dict(os.environ, BORG_BASE_DIR=os.path.join(work, name + "-base"),
+                   BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes", BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
+        subprocess.run(["borg", "init", "--encryption", "none", repo], env=env, check=True, capture_output=True)
+        total_t = 0.0
+        for k, c in enumerate(ckpts):
+            stage_ckpt(c)
+            t, _, _ = timed(["borg", "create", *comp, f"{repo}::ckpt-{k}", "."], env=env, cwd=stage)
+            total_t += t
+        tools[name] = {"repo_du_bytes": du_bytes(repo), "total_s": round(total_t, 2),
+                       "settings": "--encryption none " + (" ".join(comp) or "(default compression lz4)")}
+    rmtree(stage)
+    zb, zt = 0, 0.0
+    for c in ckpts:
+        for f in sorted(os.listdir(c)):
+            t, out, _ = timed(f"zstd -3 -T1 -q -c '{os.path.join(c, f)}' | wc -c", sync=False)
+            zb += int(out)
+            zt += t
+    tools["zstd3_per_file"] = {"repo_du_bytes": zb, "total_s": round(zt, 2),
+                               "settings": "zstd -3 -T1 of every file of every checkpoint (no dedup)"}
+    for n, t in tools.items():
+        log(f"{n}: {t['repo_du_bytes'] / 2**20:.1f} MiB")
+    return tools
+

@@ -8,11 +8,10 @@ Usage: bench/series_bench.py [--count 10] [--size-mib 256] [--seed 1] [--xmx 1g]
 import argparse
 import json
 import os
-import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import OUT, Server, dir_bytes, du_bytes, ensure_series, log, machine, rmtree, strata, timed  # noqa
+from benchlib import OUT, Server, bench_peers, dir_bytes, du_bytes, ensure_series, log, machine, rmtree, strata  # noqa
 
 
 def main():
@@ -30,17 +29,11 @@ def main():
     work = os.path.join(OUT, "series")
     rmtree(work)
     os.makedirs(work)
-    # Every tool backs up the same path, so that restic/borg see "the same directory, changed".
-    stage = os.path.join(work, "ckpt")
     res = {"bench": "series", "machine": machine(), "checkpoints": a.count,
            "bytes_per_checkpoint": info["bytes_per_checkpoint"], "logical_bytes": logical,
            "tensors": info["tensors"], "changed_tensors_per_step": info["changed_per_step"],
            "unique_bytes_ideal": info["bytes_per_checkpoint"] + sum(s["changed_bytes"] for s in info["steps"]),
            "tools": {}}
-
-    def stage_ckpt(c):
-        rmtree(stage)
-        subprocess.run(["cp", "-r", c, stage], check=True)
 
     # --- strata
     data = os.path.join(work, "strata-data")
@@ -76,44 +69,9 @@ def main():
                               "before_compaction": {"stats": st_pushed, "repo_du_bytes": du_pushed},
                               "compaction": dict(compact, seconds=round(t_compact, 2))}
 
-    # --- restic (repo v2, compression auto)
-    repo = os.path.join(work, "restic")
-    env = dict(os.environ, RESTIC_PASSWORD="bench", RESTIC_CACHE_DIR=os.path.join(work, "restic-cache"))
-    subprocess.run(["restic", "init", "--repo", repo, "--repository-version", "2"], env=env, check=True,
-                   capture_output=True)
-    total_t = 0.0
-    for c in ckpts:
-        stage_ckpt(c)
-        t, _, _ = timed(["restic", "backup", "--repo", repo, "--compression", "auto", "-q", "."], env=env, cwd=stage)
-        total_t += t
-    res["tools"]["restic_auto"] = {"repo_du_bytes": du_bytes(repo), "total_s": round(total_t, 2),
-                                   "settings": "restic 0.14 repo v2, --compression auto, AES+Poly1305 (always on)"}
-    log(f"restic: {du_bytes(repo) / 2**20:.1f} MiB")
-
-    # --- borg, zstd,3 and default (lz4)
-    for name, comp in (("borg_zstd3", ["--compression", "zstd,3"]), ("borg_default_lz4", [])):
-        repo = os.path.join(work, name)
-        env = dict(os.environ, BORG_BASE_DIR=os.path.join(work, name + "-base"),
-                   BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes", BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
-        subprocess.run(["borg", "init", "--encryption", "none", repo], env=env, check=True, capture_output=True)
-        total_t = 0.0
-        for k, c in enumerate(ckpts):
-            stage_ckpt(c)
-            t, _, _ = timed(["borg", "create", *comp, f"{repo}::ckpt-{k}", "."], env=env, cwd=stage)
-            total_t += t
-        res["tools"][name] = {"repo_du_bytes": du_bytes(repo), "total_s": round(total_t, 2),
-                              "settings": "--encryption none " + (" ".join(comp) or "(default compression lz4)")}
-        log(f"{name}: {du_bytes(repo) / 2**20:.1f} MiB")
-    rmtree(stage)
-
-    # --- zstd -3 per file, every checkpoint (no dedup): a simple reference
-    zb = 0
-    for c in ckpts:
-        for f in sorted(os.listdir(c)):
-            p = subprocess.run(f"zstd -3 -T1 -q -c '{os.path.join(c, f)}' | wc -c", shell=True, capture_output=True,
-                               text=True, check=True)
-            zb += int(p.stdout)
-    res["tools"]["zstd3_per_file"] = {"repo_du_bytes": zb, "settings": "zstd -3 of every file of every checkpoint"}
+    # --- restic (compression auto), borg (zstd,3 and default lz4), zstd -3 per file
+    res["tools"].update(bench_peers(ckpts, work, restic_compression="auto",
+                                    borgs=(("borg_zstd3", ["--compression", "zstd,3"]), ("borg_default_lz4", []))))
 
     for t in res["tools"].values():
         t["size_over_logical"] = round(t["repo_du_bytes"] / logical, 4)

@@ -29,7 +29,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import OUT, ROOT, Server, dir_bytes, du_bytes, ensure_python, log, machine, rmtree, strata, timed  # noqa
+from benchlib import OUT, ROOT, Server, bench_peers, dir_bytes, du_bytes, ensure_python, log, machine, rmtree, strata  # noqa
 
 GENERATOR = os.path.join(os.path.dirname(ROOT), "shared", "data", "make_checkpoints.py")
 
@@ -115,49 +115,6 @@ def bench_strata(mode, ckpts, work, a):
             "restore_bit_exact": exact, "heap": heap}
 
 
-def bench_peers(ckpts, work):
-    tools = {}
-    stage = os.path.join(work, "ckpt")
-
-    def stage_ckpt(c):
-        rmtree(stage)
-        subprocess.run(["cp", "-r", c, stage], check=True)
-
-    repo = os.path.join(work, "restic")
-    env = dict(os.environ, RESTIC_PASSWORD="bench", RESTIC_CACHE_DIR=os.path.join(work, "restic-cache"))
-    subprocess.run(["restic", "init", "--repo", repo, "--repository-version", "2"], env=env, check=True,
-                   capture_output=True)
-    total_t = 0.0
-    for c in ckpts:
-        stage_ckpt(c)
-        t, _, _ = timed(["restic", "backup", "--repo", repo, "--compression", "max", "-q", "."], env=env, cwd=stage)
-        total_t += t
-    tools["restic_max"] = {"repo_du_bytes": du_bytes(repo), "total_s": round(total_t, 2),
-                           "settings": "repo v2, --compression max"}
-    for name, comp in (("borg_zstd3", ["--compression", "zstd,3"]), ("borg_zstd19", ["--compression", "zstd,19"])):
-        repo = os.path.join(work, name)
-        env = dict(os.environ, BORG_BASE_DIR=os.path.join(work, name + "-base"),
-                   BORG_UNKNOWN_UNENCRYPTED_REPO_ACCESS_IS_OK="yes", BORG_RELOCATED_REPO_ACCESS_IS_OK="yes")
-        subprocess.run(["borg", "init", "--encryption", "none", repo], env=env, check=True, capture_output=True)
-        total_t = 0.0
-        for k, c in enumerate(ckpts):
-            stage_ckpt(c)
-            t, _, _ = timed(["borg", "create", *comp, f"{repo}::ckpt-{k}", "."], env=env, cwd=stage)
-            total_t += t
-        tools[name] = {"repo_du_bytes": du_bytes(repo), "total_s": round(total_t, 2),
-                       "settings": "--encryption none " + " ".join(comp)}
-    rmtree(stage)
-    zb, zt = 0, 0.0
-    for c in ckpts:
-        for f in sorted(os.listdir(c)):
-            t, out, _ = timed(f"zstd -3 -T1 -q -c '{os.path.join(c, f)}' | wc -c", sync=False)
-            zb += int(out)
-            zt += t
-    tools["zstd3_per_file"] = {"repo_du_bytes": zb, "total_s": round(zt, 2),
-                               "settings": "zstd -3 -T1 of every file of every checkpoint (no dedup)"}
-    return tools
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--modes", default="single,full,frozen,family")
@@ -184,7 +141,9 @@ def main():
         m = {"checkpoints": [os.path.basename(c) for c in ckpts], "logical_bytes": logical,
              "strata": bench_strata(mode, ckpts, work, a)}
         if not a.skip_peers:
-            m["peers"] = bench_peers(ckpts, work)
+            m["peers"] = bench_peers(ckpts, work, restic_compression="max",
+                                     borgs=(("borg_zstd3", ["--compression", "zstd,3"]),
+                                            ("borg_zstd19", ["--compression", "zstd,19"])))
             for t in m["peers"].values():
                 t["size_over_logical"] = round(t["repo_du_bytes"] / logical, 4)
             best = min(m["peers"].items(), key=lambda kv: kv[1]["repo_du_bytes"])

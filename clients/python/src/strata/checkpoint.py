@@ -33,6 +33,7 @@ from .cache import ChunkCache, chunk_id
 from .client import DTYPE_CODES, Client, ManifestTensor, parse_spec
 from .errors import InvalidRequestError, NotFoundError, SerializationError, StrataError
 from .reader import RemoteFile
+from .upload import missing_batches
 
 DEFAULT_PATH = "checkpoint.safetensors"
 STRUCTURE_KEY = "strata.structure"
@@ -355,22 +356,8 @@ class Checkpointer:
             try:
                 if upload_id is None:
                     upload_id = c.start_upload(repo)
-                missing = c.missing(repo, upload_id, [cid for cid, _ in to_ask]) if to_ask else set()
-                todo, seen = [], set()
-                for cid, mv in to_ask:
-                    if cid in missing and cid not in seen:
-                        seen.add(cid)
-                        todo.append((cid, mv))
-                batches, cur, cur_n = [], [], 0
-                for item in todo:
-                    cur.append(item)
-                    cur_n += item[1].nbytes
-                    if cur_n >= BATCH_BYTES:
-                        batches.append(cur)
-                        cur, cur_n = [], 0
-                if cur:
-                    batches.append(cur)
-                bar = _progress(sum(mv.nbytes for _, mv in todo), f"save {repo}@{branch}", self.progress)
+                batches = missing_batches(c, repo, upload_id, to_ask, BATCH_BYTES)
+                bar = _progress(sum(mv.nbytes for b in batches for _, mv in b), f"save {repo}@{branch}", self.progress)
 
                 def send(batch):
                     c.send_chunks(repo, upload_id, batch)
@@ -385,7 +372,7 @@ class Checkpointer:
                 finally:
                     if bar is not None:
                         bar.close()
-                sent_chunks += len(todo)
+                sent_chunks += sum(len(b) for b in batches)
                 manifest_id = c.put_manifest(repo, upload_id, manifest, table)
                 break
             except NotFoundError as e:  # the session was lost (server restart): start a new one

@@ -18,6 +18,27 @@ SLICE = 1 << 20
 BATCH = 16 << 20
 
 
+def missing_batches(client: Client, repo: str, upload_id: str, items, batch_bytes: int = BATCH) -> list[list]:
+    """The (chunk id, memoryview) items the server lacks, each id once, grouped into batches of
+    about ``batch_bytes`` (one POST of chunk frames each)."""
+    missing = client.missing(repo, upload_id, [cid for cid, _ in items]) if items else set()
+    todo, seen = [], set()
+    for cid, mv in items:
+        if cid in missing and cid not in seen:
+            seen.add(cid)
+            todo.append((cid, mv))
+    batches, cur, cur_n = [], [], 0
+    for item in todo:
+        cur.append(item)
+        cur_n += item[1].nbytes
+        if cur_n >= batch_bytes:
+            batches.append(cur)
+            cur, cur_n = [], 0
+    if cur:
+        batches.append(cur)
+    return batches
+
+
 def upload_blob(client: Client, repo: str, upload_id: str, data, pieces: list[tuple[int, int]] | None = None,
                 threads: int = 2) -> dict:
     """Sends the chunks of ``data`` (bytes-like) the server lacks and stores its manifest.
@@ -33,21 +54,7 @@ def upload_blob(client: Client, repo: str, upload_id: str, data, pieces: list[tu
     with ThreadPoolExecutor(max(1, threads)) as ex:
         sha_f = ex.submit(lambda: hashlib.sha256(mv).hexdigest())
         ids = list(ex.map(lambda s: chunk_id(mv[s[0]:s[1]]), spans, chunksize=16))
-        missing = client.missing(repo, upload_id, ids) if ids else set()
-        todo, seen = [], set()
-        for cid, (a, b) in zip(ids, spans):
-            if cid in missing and cid not in seen:
-                seen.add(cid)
-                todo.append((cid, mv[a:b]))
-        batches, cur, cur_n = [], [], 0
-        for item in todo:
-            cur.append(item)
-            cur_n += item[1].nbytes
-            if cur_n >= BATCH:
-                batches.append(cur)
-                cur, cur_n = [], 0
-        if cur:
-            batches.append(cur)
+        batches = missing_batches(client, repo, upload_id, [(cid, mv[a:b]) for cid, (a, b) in zip(ids, spans)])
         list(ex.map(lambda bt: client.send_chunks(repo, upload_id, bt), batches))
         manifest_id = client.put_manifest(repo, upload_id, [(cid, b - a) for cid, (a, b) in zip(ids, spans)])
         return {"size": n, "sha256": sha_f.result(), "manifest_id": manifest_id}
