@@ -68,6 +68,16 @@ final class FileIndexCache {
 
     /** As {@link #chunk(FileChunker, Path, LongConsumer)}, handing chunks to {@code onSegment} as they are known. */
     ChunkedFile chunk(FileChunker chunker, Path file, LongConsumer progress, Consumer<List<ChunkSpan>> onSegment) throws IOException {
+        return chunk(chunker, file, progress, onSegment, f -> false);
+    }
+
+    /**
+     * As {@link #chunk(FileChunker, Path, LongConsumer, Consumer)}; a cached file that {@code known}
+     * accepts (the server already has it: the parent commit holds the same size and SHA-256) is not
+     * handed to {@code onSegment}, so a push of unchanged files asks the server about none of their chunks.
+     */
+    ChunkedFile chunk(FileChunker chunker, Path file, LongConsumer progress, Consumer<List<ChunkSpan>> onSegment,
+                      java.util.function.Predicate<ChunkedFile> known) throws IOException {
         if (dir == null) {
             return chunker.chunk(file, progress, onSegment);
         }
@@ -77,7 +87,9 @@ final class FileIndexCache {
         ChunkedFile cached = read(entry, before);
         if (cached != null) {
             hits++;
-            onSegment.accept(cached.chunks());
+            if (!known.test(cached)) {
+                onSegment.accept(cached.chunks());
+            }
             progress.accept(cached.size());
             return cached;
         }

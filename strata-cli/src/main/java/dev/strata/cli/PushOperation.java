@@ -96,7 +96,9 @@ final class PushOperation {
                  UploadPipeline pipe = new UploadPipeline(client, sessionPath, req.threads(), req.compress(), Progress.start("", 0))) {
                 for (Map.Entry<String, Path> e : sources.entrySet()) {
                     Path file = e.getValue();
-                    files.add(new LocalFile(e.getKey(), file, cache.chunk(chunker, file, bar::add, spans -> pipe.offer(file, spans))));
+                    JsonNode old = parentTree.get(e.getKey());
+                    files.add(new LocalFile(e.getKey(), file, cache.chunk(chunker, file, bar::add, spans -> pipe.offer(file, spans),
+                            f -> sameAs(old, f))));
                 }
                 timing.mark("hash");
                 pipe.finish();
@@ -107,9 +109,7 @@ final class PushOperation {
             }
             List<LocalFile> changed = new ArrayList<>();
             for (LocalFile f : files) {
-                JsonNode old = parentTree.get(f.path());
-                if (old == null || old.path("size").asLong() != f.chunks().size()
-                        || !old.path("sha256").asText().equals(f.chunks().sha256().hex())) {
+                if (!sameAs(parentTree.get(f.path()), f.chunks())) {
                     changed.add(f);
                 }
             }
@@ -162,6 +162,11 @@ final class PushOperation {
             }
             throw e;
         }
+    }
+
+    /** Whether the parent commit's entry {@code old} (null: none) is this very file: same size and SHA-256. */
+    private static boolean sameAs(JsonNode old, ChunkedFile f) {
+        return old != null && old.path("size").asLong() == f.size() && old.path("sha256").asText().equals(f.sha256().hex());
     }
 
     /** Maps commit paths to local files: a directory's regular files by relative path, or one file by its name. */

@@ -148,6 +148,26 @@ class EndToEndTest {
     }
 
     @Test
+    void aRepushOfUnchangedCachedFilesLooksUpNoChunks() throws Exception {
+        cli.ok("repo", "create", "lab/unchanged");
+        Path d = tmp.resolve("unchanged");
+        Files.createDirectories(d);
+        Path f = d.resolve("w.bin");
+        TestData.randomFile(f, 3 << 20, 5);
+        // Settled a while ago, so the local index cache keeps its chunking.
+        Files.setLastModifiedTime(f, java.nio.file.attribute.FileTime.from(java.time.Instant.now().minusSeconds(3600)));
+        cli.ok("push", d.toString(), "lab/unchanged@main", "-m", "first");
+        JsonNode again = cli.ok("push", d.toString(), "lab/unchanged@main", "-m", "again", "--json").json();
+        assertEquals(0, again.path("changed_files").asInt());
+        assertEquals(0, again.path("known_chunks").asLong(), "the parent holds the same file: none of its chunks is looked up");
+        assertEquals(0, again.path("sent_chunks").asLong());
+        Files.write(f, new byte[] {1, 2, 3}, java.nio.file.StandardOpenOption.APPEND);
+        JsonNode changed = cli.ok("push", d.toString(), "lab/unchanged@main", "-m", "grown", "--json").json();
+        assertEquals(1, changed.path("changed_files").asInt());
+        assertTrue(changed.path("known_chunks").asLong() > 0, "a changed file is looked up chunk by chunk: " + changed);
+    }
+
+    @Test
     void pushCarriesOverUnchangedFilesAndDeletesExplicitly() throws Exception {
         cli.ok("repo", "create", "lab/carry");
         Path a = tmp.resolve("carry-a");
