@@ -322,7 +322,6 @@ final class FloatCodec {
             throw corrupt("float encoded length", Long.toString(total), Integer.toString(enc.length));
         }
         int alphabet = alphabet(fmt);
-        int zero = 1 << fmt.exponentBits();
         if (fmt == FloatFormat.BF16 && modes[1] != MODE_RANS && modes[1] != MODE_ZSTD) {
             // Weights: the sign/mantissa plane is raw (or zero); decode exponents straight into the output.
             if (modes[1] == MODE_RAW && lengths[1] > count) {
@@ -341,48 +340,60 @@ final class FloatCodec {
             }
             return out;
         }
-        short[] syms = new short[count];
+        if (fmt == FloatFormat.FP32 && modes[1] != MODE_RANS && modes[1] != MODE_ZSTD && modes[2] != MODE_RANS
+                && modes[2] != MODE_ZSTD && modes[3] != MODE_RANS && modes[3] != MODE_ZSTD) {
+            // Master weights: planes raw (or zero); one pass, exponents and mantissas together.
+            int z = -1;
+            for (int s = 1; s <= k; s++) {
+                if (modes[s] == MODE_RAW) {
+                    if (z >= 0 && lengths[s] != z) {
+                        throw corrupt("raw plane " + (s - 1) + " length", Integer.toString(z), Integer.toString(lengths[s]));
+                    }
+                    z = lengths[s];
+                }
+            }
+            if (z > count) {
+                throw corrupt("raw plane length", "at most " + count, Integer.toString(z));
+            }
+            byte[] out = new byte[rawLength];
+            System.arraycopy(enc, FIXED_HEADER, out, 0, p);
+            System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
+            byte[][] a = new byte[3][];
+            int[] o = new int[3];
+            int[] st = new int[3];
+            for (int s = 1, at = header + lengths[0]; s <= k; at += lengths[s], s++) {
+                boolean raw = modes[s] == MODE_RAW && z > 0;
+                a[s - 1] = raw ? enc : ZERO_BYTE;
+                o[s - 1] = raw ? at : 0;
+                st[s - 1] = raw ? -1 : 0;
+            }
+            int m = Rans.decodeFp32(enc, header, lengths[0], count, a[0], o[0], st[0], a[1], o[1], st[1], a[2], o[2], st[2],
+                    Math.max(0, z - 1), out, p);
+            if (m != Math.max(0, z)) {
+                throw corrupt("sign/mantissa plane length", m + " elements that are not ±0", Integer.toString(Math.max(0, z)));
+            }
+            return out;
+        }
+        // Exponents first, straight into the output: an element that is not ±0 gets its exponent
+        // bits and a marker in its lowest bit (replaced by its mantissa below), ±0 its final bits.
+        byte[] out = new byte[rawLength];
+        System.arraycopy(enc, FIXED_HEADER, out, 0, p);
+        System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
         int pos = header;
-        Rans.decode(enc, pos, lengths[0], count, alphabet, syms);
+        int nz = Rans.decodeElements(enc, pos, lengths[0], count, alphabet, markPayload(fmt), markFlag(fmt), w, out, p);
         pos += lengths[0];
-        // The planes hold one entry per element that is not ±0. When every plane is raw (or zero) the
-        // count is checked by the merge itself (it stops at the raw plane's end and must reach it);
-        // coded planes need it up front.
-        boolean coded = false;
-        int rawLen = -1;
-        for (int s = 1; s <= k; s++) {
-            if (modes[s] == MODE_RANS || modes[s] == MODE_ZSTD) {
-                coded = true;
-            } else if (modes[s] == MODE_RAW) {
-                if (rawLen >= 0 && lengths[s] != rawLen) {
-                    throw corrupt("raw plane " + (s - 1) + " length", Integer.toString(rawLen), Integer.toString(lengths[s]));
-                }
-                rawLen = lengths[s];
-            }
-        }
-        int nz;
-        if (coded || rawLen < 0) {
-            nz = 0;
-            for (int i = 0; i < count; i++) {
-                if (syms[i] < zero) {
-                    nz++;
-                }
-            }
-        } else {
-            nz = Math.min(rawLen, count); // checked exactly by merge
-            if (rawLen > count) {
-                throw corrupt("raw plane length", "at most " + count, Integer.toString(rawLen));
-            }
-        }
-        // Each plane: the bytes and their offset (raw planes are read in place; zero planes are null).
+        // Each plane: the bytes, their offset and a mask (raw planes are read in place; a zero plane
+        // reads one zero byte over and over).
         byte[][] pl = new byte[k][];
         int[] po = new int[k];
+        int[] ps = new int[k];
         for (int s = 1; s <= k; s++) {
             int b = s - 1;
             int len = lengths[s];
+            ps[b] = -1;
             switch (modes[s]) {
                 case MODE_RAW -> {
-                    if (len != nz) { // nz is the raw length itself when only raw planes are present
+                    if (len != nz) {
                         throw corrupt("raw plane " + b + " length", Integer.toString(nz), Integer.toString(len));
                     }
                     pl[b] = enc;
@@ -413,97 +424,93 @@ final class FloatCodec {
                         throw corrupt("zstd plane " + b + " decoded length", Integer.toString(nz), Long.toString(got));
                     }
                 }
-                default -> { } // zero plane
+                default -> { // zero plane
+                    pl[b] = ZERO_BYTE;
+                    ps[b] = 0;
+                }
             }
             pos += len;
         }
-        byte[] out = new byte[rawLength];
-        System.arraycopy(enc, FIXED_HEADER, out, 0, p);
-        System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
-        int merged = merge(fmt, syms, count, pl, po, out, p, nz);
-        if (merged != nz) {
-            throw corrupt("sign/mantissa plane length", merged + " elements that are not ±0", Integer.toString(nz));
+        if (nz > 0) {
+            merge(fmt, count, pl, po, ps, out, p, nz);
         }
         return out;
     }
 
+    private static final byte[] ZERO_BYTE = new byte[1];
+    private static final int[][] MARK_PAYLOAD = new int[3][];
+    private static final int[][] MARK_FLAG = new int[3][];
+
+    static {
+        for (FloatFormat f : FloatFormat.values()) {
+            int zero = 1 << f.exponentBits();
+            int[] pay = new int[zero + 2];
+            int[] flag = new int[zero + 2];
+            for (int s = 0; s < zero; s++) {
+                pay[s] = s << f.mantissaBits() | 1;
+                flag[s] = 1;
+            }
+            pay[zero + 1] = 1 << (8 * f.width() - 1);
+            MARK_PAYLOAD[f.ordinal()] = pay;
+            MARK_FLAG[f.ordinal()] = flag;
+        }
+    }
+
+    private static int[] markPayload(FloatFormat f) {
+        return MARK_PAYLOAD[f.ordinal()];
+    }
+
+    private static int[] markFlag(FloatFormat f) {
+        return MARK_FLAG[f.ordinal()];
+    }
+
     /**
-     * Writes the elements; returns how many were not ±0, or stops (returning {@code nz + 1}) at the
-     * first one past {@code nz}, so that planes are never read beyond their {@code nz} entries.
+     * Replaces each marked element's marker (lowest bit 1: not ±0) with its sign and mantissa from
+     * the next entry of the planes; the planes hold exactly {@code nz ≥ 1} entries, one per marked
+     * element (the marks were counted). Branchless: every element reads the planes (clamped).
      */
-    private static int merge(FloatFormat fmt, short[] syms, int count, byte[][] pl, int[] po, byte[] out, int p, int nz) {
-        int zero = 1 << fmt.exponentBits();
-        int taken = 0;
+    private static void merge(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p, int nz) {
+        int last = nz - 1;
         switch (fmt) {
             case BF16 -> {
-                byte[] a = pl[0] != null ? pl[0] : new byte[1];
-                int ao = pl[0] != null ? po[0] : 0;
-                int step = pl[0] != null ? 1 : 0;
-                for (int i = 0, j = p, m = ao; i < count; i++, j += 2) {
-                    int e = syms[i];
-                    int v;
-                    if (e < zero) {
-                        if (taken++ == nz) {
-                            return taken;
-                        }
-                        int sm = a[m];
-                        m += step;
-                        v = (sm & 0x80) << 8 | e << 7 | (sm & 0x7f);
-                    } else {
-                        v = (e - zero) << 15;
-                    }
-                    SHORT_LE.set(out, j, (short) v);
+                byte[] a = pl[0];
+                int ao = po[0], as = ps[0];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    int f = v & 1;
+                    int sm = a[ao + (Math.min(m, last) & as)];
+                    m += f;
+                    SHORT_LE.set(out, j, (short) (v ^ f | (sm << 8 & 0x8000 | sm & 0x7f) & -f));
                 }
             }
             case FP32 -> {
-                byte[] z = new byte[1];
-                byte[] a0 = pl[0] != null ? pl[0] : z, a1 = pl[1] != null ? pl[1] : z, a2 = pl[2] != null ? pl[2] : z;
-                int m0 = pl[0] != null ? po[0] : 0, m1 = pl[1] != null ? po[1] : 0, m2 = pl[2] != null ? po[2] : 0;
-                int s0 = pl[0] != null ? 1 : 0, s1 = pl[1] != null ? 1 : 0, s2 = pl[2] != null ? 1 : 0;
-                for (int i = 0, j = p; i < count; i++, j += 4) {
-                    int e = syms[i];
-                    int v;
-                    if (e < zero) {
-                        if (taken++ == nz) {
-                            return taken;
-                        }
-                        int top = a2[m2];
-                        v = (top & 0x80) << 24 | e << 23 | (top & 0x7f) << 16 | (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
-                        m0 += s0;
-                        m1 += s1;
-                        m2 += s2;
-                    } else {
-                        v = (e - zero) << 31;
-                    }
-                    INT_LE.set(out, j, v);
+                byte[] a0 = pl[0], a1 = pl[1], a2 = pl[2];
+                int o0 = po[0], o1 = po[1], o2 = po[2], s0 = ps[0], s1 = ps[1], s2 = ps[2];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 4) {
+                    int v = (int) INT_LE.get(out, j);
+                    int f = v & 1;
+                    int c = Math.min(m, last);
+                    int top = a2[o2 + (c & s2)];
+                    int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (a1[o1 + (c & s1)] & 0xff) << 8 | (a0[o0 + (c & s0)] & 0xff);
+                    m += f;
+                    INT_LE.set(out, j, v ^ f | sm & -f);
                 }
             }
             default -> { // FP16
-                byte[] z = new byte[1];
-                byte[] a0 = pl[0] != null ? pl[0] : z, a1 = pl[1] != null ? pl[1] : z;
-                int m0 = pl[0] != null ? po[0] : 0, m1 = pl[1] != null ? po[1] : 0;
-                int s0 = pl[0] != null ? 1 : 0, s1 = pl[1] != null ? 1 : 0;
+                byte[] a0 = pl[0], a1 = pl[1];
+                int o0 = po[0], o1 = po[1], s0 = ps[0], s1 = ps[1];
                 int mb = fmt.mantissaBits();
                 int mmask = (1 << mb) - 1;
-                for (int i = 0, j = p; i < count; i++, j += 2) {
-                    int e = syms[i];
-                    int v;
-                    if (e < zero) {
-                        if (taken++ == nz) {
-                            return taken;
-                        }
-                        int sm = (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
-                        m0 += s0;
-                        m1 += s1;
-                        v = (sm >>> mb & 1) << 15 | e << mb | (sm & mmask);
-                    } else {
-                        v = (e - zero) << 15;
-                    }
-                    SHORT_LE.set(out, j, (short) v);
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    int f = v & 1;
+                    int c = Math.min(m, last);
+                    int sm = (a1[o1 + (c & s1)] & 0xff) << 8 | (a0[o0 + (c & s0)] & 0xff);
+                    m += f;
+                    SHORT_LE.set(out, j, (short) (v ^ f | ((sm >>> mb & 1) << 15 | sm & mmask) & -f));
                 }
             }
         }
-        return taken;
     }
 
     private static CorruptDataException corrupt(String what, String expected, String actual) {
