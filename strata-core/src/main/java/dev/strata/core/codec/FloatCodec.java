@@ -340,40 +340,6 @@ final class FloatCodec {
             }
             return out;
         }
-        if (fmt == FloatFormat.FP32 && modes[1] != MODE_RANS && modes[1] != MODE_ZSTD && modes[2] != MODE_RANS
-                && modes[2] != MODE_ZSTD && modes[3] != MODE_RANS && modes[3] != MODE_ZSTD) {
-            // Master weights: planes raw (or zero); one pass, exponents and mantissas together.
-            int z = -1;
-            for (int s = 1; s <= k; s++) {
-                if (modes[s] == MODE_RAW) {
-                    if (z >= 0 && lengths[s] != z) {
-                        throw corrupt("raw plane " + (s - 1) + " length", Integer.toString(z), Integer.toString(lengths[s]));
-                    }
-                    z = lengths[s];
-                }
-            }
-            if (z > count) {
-                throw corrupt("raw plane length", "at most " + count, Integer.toString(z));
-            }
-            byte[] out = new byte[rawLength];
-            System.arraycopy(enc, FIXED_HEADER, out, 0, p);
-            System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
-            byte[][] a = new byte[3][];
-            int[] o = new int[3];
-            int[] st = new int[3];
-            for (int s = 1, at = header + lengths[0]; s <= k; at += lengths[s], s++) {
-                boolean raw = modes[s] == MODE_RAW && z > 0;
-                a[s - 1] = raw ? enc : ZERO_BYTE;
-                o[s - 1] = raw ? at : 0;
-                st[s - 1] = raw ? -1 : 0;
-            }
-            int m = Rans.decodeFp32(enc, header, lengths[0], count, a[0], o[0], st[0], a[1], o[1], st[1], a[2], o[2], st[2],
-                    Math.max(0, z - 1), out, p);
-            if (m != Math.max(0, z)) {
-                throw corrupt("sign/mantissa plane length", m + " elements that are not ±0", Integer.toString(Math.max(0, z)));
-            }
-            return out;
-        }
         // Exponents first, straight into the output: an element that is not ±0 gets its exponent
         // bits and a marker in its lowest bit (replaced by its mantissa below), ±0 its final bits.
         byte[] out = new byte[rawLength];
@@ -471,6 +437,10 @@ final class FloatCodec {
      */
     private static void merge(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p, int nz) {
         int last = nz - 1;
+        if (nz == count) {
+            mergeDense(fmt, count, pl, po, ps, out, p);
+            return;
+        }
         switch (fmt) {
             case BF16 -> {
                 byte[] a = pl[0];
@@ -508,6 +478,39 @@ final class FloatCodec {
                     int sm = (a1[o1 + (c & s1)] & 0xff) << 8 | (a0[o0 + (c & s0)] & 0xff);
                     m += f;
                     SHORT_LE.set(out, j, (short) (v ^ f | ((sm >>> mb & 1) << 15 | sm & mmask) & -f));
+                }
+            }
+        }
+    }
+
+    /** {@link #merge} when no element is ±0 (every element marked): plane entry i goes to element i. */
+    private static void mergeDense(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p) {
+        switch (fmt) {
+            case BF16 -> {
+                byte[] a = pl[0];
+                int ao = po[0], as = ps[0];
+                for (int i = 0, j = p; i < count; i++, j += 2) {
+                    int sm = a[ao + (i & as)];
+                    SHORT_LE.set(out, j, (short) ((short) SHORT_LE.get(out, j) ^ 1 | sm << 8 & 0x8000 | sm & 0x7f));
+                }
+            }
+            case FP32 -> {
+                byte[] a0 = pl[0], a1 = pl[1], a2 = pl[2];
+                int o0 = po[0], o1 = po[1], o2 = po[2], s0 = ps[0], s1 = ps[1], s2 = ps[2];
+                for (int i = 0, j = p; i < count; i++, j += 4) {
+                    int top = a2[o2 + (i & s2)];
+                    int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (a1[o1 + (i & s1)] & 0xff) << 8 | (a0[o0 + (i & s0)] & 0xff);
+                    INT_LE.set(out, j, (int) INT_LE.get(out, j) ^ 1 | sm);
+                }
+            }
+            default -> { // FP16
+                byte[] a0 = pl[0], a1 = pl[1];
+                int o0 = po[0], o1 = po[1], s0 = ps[0], s1 = ps[1];
+                int mb = fmt.mantissaBits();
+                int mmask = (1 << mb) - 1;
+                for (int i = 0, j = p; i < count; i++, j += 2) {
+                    int sm = (a1[o1 + (i & s1)] & 0xff) << 8 | (a0[o0 + (i & s0)] & 0xff);
+                    SHORT_LE.set(out, j, (short) ((short) SHORT_LE.get(out, j) ^ 1 | (sm >>> mb & 1) << 15 | sm & mmask));
                 }
             }
         }

@@ -422,6 +422,33 @@ final class Rans {
         int m = planeOff;
         int j = outPos;
         int i = 0;
+        if (planeLen == n) {
+            // Dense (no ±0 expected, the weights' case): element i takes plane byte i, no clamping;
+            // the flags are only counted (a ±0 makes the count fall short of the plane's length).
+            long flags = 0;
+            for (; i + 3 < n && pos <= end - 16; i += 4, j += 8) {
+                long e0 = t[(int) x0 & (int) MASK], e1 = t[(int) x1 & (int) MASK], e2 = t[(int) x2 & (int) MASK], e3 = t[(int) x3 & (int) MASK];
+                x0 = (e0 >>> 51) * (x0 >>> PROB_BITS) + (e0 & MASK);
+                x1 = (e1 >>> 51) * (x1 >>> PROB_BITS) + (e1 & MASK);
+                x2 = (e2 >>> 51) * (x2 >>> PROB_BITS) + (e2 & MASK);
+                x3 = (e3 >>> 51) * (x3 >>> PROB_BITS) + (e3 & MASK);
+                if (x0 < L) { x0 = x0 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+                if (x1 < L) { x1 = x1 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+                if (x2 < L) { x2 = x2 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+                if (x3 < L) { x3 = x3 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
+                flags += (e0 >>> 48 & 1) + (e1 >>> 48 & 1) + (e2 >>> 48 & 1) + (e3 >>> 48 & 1);
+                // Four plane bytes at once: bit 7 of each is the sign, bits 0..6 the mantissa.
+                long sm = (int) INT_LE.get(plane, planeOff + i) & 0xffffffffL;
+                long spread = (sm & 0xff) | (sm & 0xff00) << 8 | (sm & 0xff0000) << 16 | (sm & 0xff000000L) << 24;
+                long bits = (spread & 0x0080_0080_0080_0080L) << 8 | spread & 0x007f_007f_007f_007fL;
+                long pay = e0 >>> 16 & 0xffff | (e1 >>> 16 & 0xffff) << 16 | (e2 >>> 16 & 0xffff) << 32 | e3 >>> 16 << 48;
+                // A ±0 (flag 0) keeps its payload alone; its plane byte is not its own, but then the
+                // count is short and the caller rejects the stream anyway.
+                LONG_LE.set(out, j, pay | bits);
+            }
+            // The tail goes on with clamped reads from the next unread plane byte.
+            m = planeOff + (int) flags;
+        }
         for (; i + 3 < n && pos <= end - 16; i += 4, j += 8) {
             long e0 = t[(int) x0 & (int) MASK], e1 = t[(int) x1 & (int) MASK], e2 = t[(int) x2 & (int) MASK], e3 = t[(int) x3 & (int) MASK];
             x0 = (e0 >>> 51) * (x0 >>> PROB_BITS) + (e0 & MASK);
@@ -459,78 +486,6 @@ final class Rans {
         return m - planeOff;
     }
 
-    /**
-     * FP32 fast path, as {@link #decodeBf16}: decodes the {@code n} exponent symbols (alphabet 258)
-     * and writes each element into {@code out} at {@code outPos + 4i}, taking the bytes of an element
-     * that is not ±0 from the planes: byte k from {@code pk[ok + (min(m, last) & sk)]} with m
-     * counting those elements ({@code sk} −1 for a plane read in place, 0 for a zero plane passed as
-     * a 1-byte zero array; {@code last} ≥ 0 clamps the reads). Returns m, which the caller checks
-     * against the planes' length.
-     */
-    static int decodeFp32(byte[] in, int off, int len, int n, byte[] p0, int o0, int s0, byte[] p1, int o1, int s1,
-            byte[] p2, int o2, int s2, int last, byte[] out, int outPos) {
-        if (n == 0) {
-            if (len != 0) {
-                throw corrupt("rANS stream for no symbols", "0 bytes", len + " bytes");
-            }
-            return 0;
-        }
-        long[] t = new long[PROB_SCALE];
-        table(in, off, len, 258, FP32_PAYLOAD, BF16_FLAG, t);
-        long[] x = states(in, off);
-        long x0 = x[0], x1 = x[1], x2 = x[2], x3 = x[3];
-        int pos = off + tableLength(u16(in, off)) + 8 * LANES;
-        int end = off + len;
-        int m = 0;
-        int j = outPos;
-        int i = 0;
-        for (; i + 3 < n && pos <= end - 16; i += 4, j += 16) {
-            long e0 = t[(int) x0 & (int) MASK], e1 = t[(int) x1 & (int) MASK], e2 = t[(int) x2 & (int) MASK], e3 = t[(int) x3 & (int) MASK];
-            x0 = (e0 >>> 51) * (x0 >>> PROB_BITS) + (e0 & MASK);
-            x1 = (e1 >>> 51) * (x1 >>> PROB_BITS) + (e1 & MASK);
-            x2 = (e2 >>> 51) * (x2 >>> PROB_BITS) + (e2 & MASK);
-            x3 = (e3 >>> 51) * (x3 >>> PROB_BITS) + (e3 & MASK);
-            if (x0 < L) { x0 = x0 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
-            if (x1 < L) { x1 = x1 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
-            if (x2 < L) { x2 = x2 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
-            if (x3 < L) { x3 = x3 << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
-            int f0 = (int) (e0 >>> 48) & 1, c0 = Math.min(m, last);
-            m += f0;
-            int t0 = p2[o2 + (c0 & s2)];
-            INT_LE.set(out, j + 0, (int) (e0 >>> 16) | ((t0 & 0x80) << 24 | (t0 & 0x7f) << 16 | (p1[o1 + (c0 & s1)] & 0xff) << 8 | (p0[o0 + (c0 & s0)] & 0xff)) & -f0);
-            int f1 = (int) (e1 >>> 48) & 1, c1 = Math.min(m, last);
-            m += f1;
-            int t1 = p2[o2 + (c1 & s2)];
-            INT_LE.set(out, j + 4, (int) (e1 >>> 16) | ((t1 & 0x80) << 24 | (t1 & 0x7f) << 16 | (p1[o1 + (c1 & s1)] & 0xff) << 8 | (p0[o0 + (c1 & s0)] & 0xff)) & -f1);
-            int f2 = (int) (e2 >>> 48) & 1, c2 = Math.min(m, last);
-            m += f2;
-            int t2 = p2[o2 + (c2 & s2)];
-            INT_LE.set(out, j + 8, (int) (e2 >>> 16) | ((t2 & 0x80) << 24 | (t2 & 0x7f) << 16 | (p1[o1 + (c2 & s1)] & 0xff) << 8 | (p0[o0 + (c2 & s0)] & 0xff)) & -f2);
-            int f3 = (int) (e3 >>> 48) & 1, c3 = Math.min(m, last);
-            m += f3;
-            int t3 = p2[o2 + (c3 & s2)];
-            INT_LE.set(out, j + 12, (int) (e3 >>> 16) | ((t3 & 0x80) << 24 | (t3 & 0x7f) << 16 | (p1[o1 + (c3 & s1)] & 0xff) << 8 | (p0[o0 + (c3 & s0)] & 0xff)) & -f3);
-        }
-        for (; i < n; i++, j += 4) {
-            long xi = switch (i & 3) { case 0 -> x0; case 1 -> x1; case 2 -> x2; default -> x3; };
-            long e = t[(int) (xi & MASK)];
-            xi = (e >>> 51) * (xi >>> PROB_BITS) + (e & MASK);
-            if (xi < L) { if (pos + 4 > end) throw overrun(); xi = xi << 32 | (int) INT_LE.get(in, pos) & 0xffffffffL; pos += 4; }
-            int f = (int) (e >>> 48) & 1;
-            int c = Math.min(m, last);
-            m += f;
-            int top = p2[o2 + (c & s2)];
-            int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (p1[o1 + (c & s1)] & 0xff) << 8 | (p0[o0 + (c & s0)] & 0xff);
-            INT_LE.set(out, j, (int) (e >>> 16) | sm & -f);
-            switch (i & 3) { case 0 -> x0 = xi; case 1 -> x1 = xi; case 2 -> x2 = xi; default -> x3 = xi; }
-        }
-        checkEnd(x0, x1, x2, x3, pos, end);
-        return m;
-    }
-
-    /** FP32 exponent symbols as output bits: e << 23 for an exponent, the sign bit for ±0. */
-    private static final int[] FP32_PAYLOAD = new int[258];
-
     /** BF16 exponent symbols as output bits: e << 7 for an exponent, the sign bit for ±0. */
     private static final int[] BF16_PAYLOAD = new int[258];
     private static final int[] BF16_FLAG = new int[258];
@@ -541,10 +496,6 @@ final class Rans {
             BF16_FLAG[s] = 1;
         }
         BF16_PAYLOAD[257] = 0x8000;
-        for (int s = 0; s < 256; s++) {
-            FP32_PAYLOAD[s] = s << 23;
-        }
-        FP32_PAYLOAD[257] = 0x80000000;
     }
 
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
