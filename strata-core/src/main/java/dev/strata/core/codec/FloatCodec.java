@@ -66,38 +66,49 @@ final class FloatCodec {
         int k = fmt.signMantissaBytes();
         int[] counts = new int[alphabet(fmt)];
         int[][] h = new int[k][256];
-        int nz = 0;
+        // Branchless (residuals are ±0 about half the time): every element counts its bytes, and the
+        // ±0 elements' bytes (all zero but the sign) are taken back out below.
         if (w == 2) {
             int[] h0 = h[0];
-            int[] h1 = k > 1 ? h[1] : null;
+            int[] h1 = k > 1 ? h[1] : h[0];
+            int mmask = (1 << mb) - 1;
             for (int j = 0; j + 1 < n; j += 2) {
                 int v = (short) SHORT_LE.get(raw, j) & 0xffff;
-                if ((v & 0x7fff) == 0) {
-                    counts[zero + (v >>> 15)]++;
-                } else {
-                    counts[v >>> mb & emask]++;
-                    int sm = (v >>> 15) << mb | (v & ((1 << mb) - 1));
-                    h0[sm & 0xff]++;
-                    if (h1 != null) {
-                        h1[sm >>> 8]++;
-                    }
-                    nz++;
-                }
+                int isZero = ((v & 0x7fff) - 1) >>> 31;
+                counts[(v >>> mb & emask) + ((zero + (v >>> 15)) & -isZero)]++;
+                int sm = (v >>> 15) << mb | (v & mmask);
+                h0[sm & 0xff]++;
+                h1[sm >>> 8]++;
             }
         } else {
             int[] h0 = h[0], h1 = h[1], h2 = h[2];
             for (int j = 0; j + 3 < n; j += 4) {
                 int v = (int) INT_LE.get(raw, j);
-                if ((v & 0x7fffffff) == 0) {
-                    counts[zero + (v >>> 31)]++;
-                } else {
-                    counts[v >>> 23 & 0xff]++;
-                    h0[v & 0xff]++;
-                    h1[v >>> 8 & 0xff]++;
-                    h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
-                    nz++;
-                }
+                int isZero = ((v & 0x7fffffff) - 1) >>> 31;
+                counts[(v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -isZero)]++;
+                h0[v & 0xff]++;
+                h1[v >>> 8 & 0xff]++;
+                h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
             }
+        }
+        int plus = counts[zero], minus = counts[zero + 1];
+        int nz = count - plus - minus;
+        for (int b = 0; b < k; b++) {
+            int minusByte = (1 << mb) >>> 8 * b & 0xff; // byte b of -0's sign/mantissa value
+            if (w == 2 && k == 1) {
+                h[b][0] -= plus;
+                h[b][minusByte] -= minus;
+                break;
+            }
+            if (b == 2) {
+                minusByte = 0x80; // FP32 plane 2 holds the sign in bit 7
+            }
+            h[b][0] -= plus;
+            h[b][minusByte] -= minus;
+        }
+        if (w == 2 && k == 1) {
+            // BF16: h1 aliased h0 and counted sm >>> 8 (always 0) once per element.
+            h[0][0] -= count;
         }
         long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count);
         for (int b = 0; b < k; b++) {
@@ -107,6 +118,22 @@ final class FloatCodec {
             total += Math.min(nz, Rans.estimate(h[b], nz));
         }
         return total;
+    }
+
+    /**
+     * Whether a sample of the elements holds both ±0 and other values often enough (2%..98%) that
+     * a branch on "is ±0" would mispredict: then the split runs branchless (slower on data
+     * without zeros, such as weights, where the branch is always predicted).
+     */
+    private static boolean mixedZeros(byte[] raw, int p, int count, int w) {
+        int step = 61;
+        int sampled = 0;
+        int zeros = 0;
+        for (int i = 0, j = p; i < count; i += step, j += step * w, sampled++) {
+            int v = w == 2 ? (short) SHORT_LE.get(raw, j) << 17 : (int) INT_LE.get(raw, j) << 1;
+            zeros += v == 0 ? 1 : 0;
+        }
+        return zeros > sampled / 50 && zeros < sampled - sampled / 50;
     }
 
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase) {
@@ -131,32 +158,60 @@ final class FloatCodec {
         switch (fmt) {
             case BF16 -> {
                 byte[] p0 = planes[0];
-                for (int i = 0, j = p; i < count; i++, j += 2) {
-                    int v = (short) SHORT_LE.get(raw, j) & 0xffff;
-                    int e = v >>> 7 & 0xff;
-                    if ((v & 0x7fff) == 0) {
-                        e = zero + (v >>> 15);
-                    } else {
-                        p0[nz++] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+                if (mixedZeros(raw, p, count, w)) {
+                    // Branchless (residuals are ±0 about half the time): the plane byte is always
+                    // written and kept only when the element is not ±0.
+                    for (int i = 0, j = p; i < count; i++, j += 2) {
+                        int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                        int isZero = ((v & 0x7fff) - 1) >>> 31;
+                        int e = (v >>> 7 & 0xff) + ((zero + (v >>> 15)) & -isZero);
+                        p0[nz] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+                        nz += 1 - isZero;
+                        syms[i] = (short) e;
+                        counts[e]++;
                     }
-                    syms[i] = (short) e;
-                    counts[e]++;
+                } else {
+                    for (int i = 0, j = p; i < count; i++, j += 2) {
+                        int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                        int e = v >>> 7 & 0xff;
+                        if ((v & 0x7fff) == 0) {
+                            e = zero + (v >>> 15);
+                        } else {
+                            p0[nz++] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+                        }
+                        syms[i] = (short) e;
+                        counts[e]++;
+                    }
                 }
             }
             case FP32 -> {
                 byte[] p0 = planes[0], p1 = planes[1], p2 = planes[2];
-                for (int i = 0, j = p; i < count; i++, j += 4) {
-                    int v = (int) INT_LE.get(raw, j);
-                    int e = v >>> 23 & 0xff;
-                    if ((v & 0x7fffffff) == 0) {
-                        e = zero + (v >>> 31);
-                    } else {
+                if (mixedZeros(raw, p, count, w)) {
+                    for (int i = 0, j = p; i < count; i++, j += 4) {
+                        int v = (int) INT_LE.get(raw, j);
+                        int isZero = ((v & 0x7fffffff) - 1) >>> 31;
+                        int e = (v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -isZero);
                         p0[nz] = (byte) v;
                         p1[nz] = (byte) (v >>> 8);
-                        p2[nz++] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+                        p2[nz] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+                        nz += 1 - isZero;
+                        syms[i] = (short) e;
+                        counts[e]++;
                     }
-                    syms[i] = (short) e;
-                    counts[e]++;
+                } else {
+                    for (int i = 0, j = p; i < count; i++, j += 4) {
+                        int v = (int) INT_LE.get(raw, j);
+                        int e = v >>> 23 & 0xff;
+                        if ((v & 0x7fffffff) == 0) {
+                            e = zero + (v >>> 31);
+                        } else {
+                            p0[nz] = (byte) v;
+                            p1[nz] = (byte) (v >>> 8);
+                            p2[nz++] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+                        }
+                        syms[i] = (short) e;
+                        counts[e]++;
+                    }
                 }
             }
             default -> {
