@@ -56,66 +56,156 @@ final class FloatCodec {
      * choose among candidates without encoding each.
      */
     static long estimate(byte[] raw, FloatFormat fmt) {
+        return estimates(raw, null, fmt)[0];
+    }
+
+    /**
+     * {@link #estimate} of {@code raw} and, when {@code base} is not null, of its XOR and SUB
+     * residuals against {@code base} ({@link DeltaCodec#residual}), from one pass that never
+     * materialises a residual: {plain, xor, sub} (or {plain}).
+     */
+    static long[] estimates(byte[] raw, byte[] base, FloatFormat fmt) {
         int w = fmt.width();
         int n = raw.length;
         int count = n / w;
+        int sets = base == null ? 1 : 3;
+        int a = alphabet(fmt);
+        int[][] counts = new int[sets][a];
+        // Per set, two histograms of 256 per plane byte (0..2); byte 1 of BF16 is always 0.
+        int[][] h = new int[sets * 3][256];
         int mb = fmt.mantissaBits();
-        int eb = fmt.exponentBits();
-        int emask = (1 << eb) - 1;
-        int zero = 1 << eb;
-        int k = fmt.signMantissaBytes();
-        int[] counts = new int[alphabet(fmt)];
-        int[][] h = new int[k][256];
-        // Branchless (residuals are ±0 about half the time): every element counts its bytes, and the
-        // ±0 elements' bytes (all zero but the sign) are taken back out below.
+        int emask = (1 << fmt.exponentBits()) - 1;
+        int zero = 1 << fmt.exponentBits();
+        // Elements inside the base (whole) are residuals; the rest are the chunk's own bytes.
+        int inBase = base == null ? 0 : Math.min(n, base.length) / w;
+        // Large chunks: count one block of SAMPLE_BLOCK elements in every SAMPLE_EVERY (the order-0
+        // entropy of 64K+ sampled elements is within a fraction of a percent of the whole's), and
+        // scale the entropy up; small chunks count every element.
+        int every = count >= 1 << 16 ? SAMPLE_EVERY : SAMPLE_BLOCK;
+        // Branchless (residuals are ±0 about half the time): every element counts its bytes, and
+        // the ±0 elements' bytes (all zero but the sign) are taken back out afterwards.
         if (w == 2) {
-            int[] h0 = h[0];
-            int[] h1 = k > 1 ? h[1] : h[0];
             int mmask = (1 << mb) - 1;
-            for (int j = 0; j + 1 < n; j += 2) {
+            int[] c0 = counts[0], h00 = h[0], h01 = h[1];
+            for (int blk = 0; blk < count; blk += every)
+            for (int i = blk, j = 2 * blk, e = Math.min(count, blk + SAMPLE_BLOCK); i < e; i++, j += 2) {
                 int v = (short) SHORT_LE.get(raw, j) & 0xffff;
-                int isZero = ((v & 0x7fff) - 1) >>> 31;
-                counts[(v >>> mb & emask) + ((zero + (v >>> 15)) & -isZero)]++;
+                c0[(v >>> mb & emask) + ((zero + (v >>> 15)) & -(((v & 0x7fff) - 1) >>> 31))]++;
                 int sm = (v >>> 15) << mb | (v & mmask);
-                h0[sm & 0xff]++;
-                h1[sm >>> 8]++;
+                h00[sm & 0xff]++;
+                h01[sm >>> 8]++;
+            }
+            if (base != null) {
+                int[] c1 = counts[1], c2 = counts[2], h10 = h[3], h11 = h[4], h20 = h[6], h21 = h[7];
+                for (int blk = 0; blk < inBase; blk += every)
+                for (int i = blk, j = 2 * blk, e = Math.min(inBase, blk + SAMPLE_BLOCK); i < e; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(raw, j);
+                    int y = (short) SHORT_LE.get(base, j);
+                    int x = (v ^ y) & 0xffff;
+                    int d = (v - y) & 0xffff;
+                    c1[(x >>> mb & emask) + ((zero + (x >>> 15)) & -(((x & 0x7fff) - 1) >>> 31))]++;
+                    c2[(d >>> mb & emask) + ((zero + (d >>> 15)) & -(((d & 0x7fff) - 1) >>> 31))]++;
+                    int sx = (x >>> 15) << mb | (x & mmask);
+                    int sd = (d >>> 15) << mb | (d & mmask);
+                    h10[sx & 0xff]++;
+                    h11[sx >>> 8]++;
+                    h20[sd & 0xff]++;
+                    h21[sd >>> 8]++;
+                }
+                // Past the base: the chunk's own elements, the same in both residuals.
+                addTail(raw, inBase, count, every, fmt, counts[1], h[3], h[4], h[5]);
+                addTail(raw, inBase, count, every, fmt, counts[2], h[6], h[7], h[8]);
             }
         } else {
-            int[] h0 = h[0], h1 = h[1], h2 = h[2];
-            for (int j = 0; j + 3 < n; j += 4) {
+            int[] c0 = counts[0], h00 = h[0], h01 = h[1], h02 = h[2];
+            for (int blk = 0; blk < count; blk += every)
+            for (int i = blk, j = 4 * blk, e = Math.min(count, blk + SAMPLE_BLOCK); i < e; i++, j += 4) {
                 int v = (int) INT_LE.get(raw, j);
-                int isZero = ((v & 0x7fffffff) - 1) >>> 31;
-                counts[(v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -isZero)]++;
+                c0[(v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -(((v & 0x7fffffff) - 1) >>> 31))]++;
+                h00[v & 0xff]++;
+                h01[v >>> 8 & 0xff]++;
+                h02[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
+            }
+            if (base != null) {
+                int[] c1 = counts[1], c2 = counts[2], h10 = h[3], h11 = h[4], h12 = h[5], h20 = h[6], h21 = h[7], h22 = h[8];
+                for (int blk = 0; blk < inBase; blk += every)
+                for (int i = blk, j = 4 * blk, e = Math.min(inBase, blk + SAMPLE_BLOCK); i < e; i++, j += 4) {
+                    int v = (int) INT_LE.get(raw, j);
+                    int y = (int) INT_LE.get(base, j);
+                    int x = v ^ y;
+                    int d = v - y;
+                    c1[(x >>> 23 & 0xff) + ((zero + (x >>> 31)) & -(((x & 0x7fffffff) - 1) >>> 31))]++;
+                    c2[(d >>> 23 & 0xff) + ((zero + (d >>> 31)) & -(((d & 0x7fffffff) - 1) >>> 31))]++;
+                    h10[x & 0xff]++;
+                    h11[x >>> 8 & 0xff]++;
+                    h12[(x >>> 24 & 0x80) | (x >>> 16 & 0x7f)]++;
+                    h20[d & 0xff]++;
+                    h21[d >>> 8 & 0xff]++;
+                    h22[(d >>> 24 & 0x80) | (d >>> 16 & 0x7f)]++;
+                }
+                addTail(raw, inBase, count, every, fmt, counts[1], h[3], h[4], h[5]);
+                addTail(raw, inBase, count, every, fmt, counts[2], h[6], h[7], h[8]);
+            }
+        }
+        int sampled = 0;
+        for (int blk = 0; blk < count; blk += every) {
+            sampled += Math.min(count, blk + SAMPLE_BLOCK) - blk;
+        }
+        long[] out = new long[sets];
+        for (int set = 0; set < sets; set++) {
+            out[set] = total(counts[set], new int[][] {h[3 * set], h[3 * set + 1], h[3 * set + 2]}, sampled, (double) count / Math.max(1, sampled), n, fmt);
+        }
+        return out;
+    }
+
+    /** {@link #estimates} counts blocks of this many elements... */
+    private static final int SAMPLE_BLOCK = 64;
+    /** ...one in every this many elements, in chunks of at least 64K elements. */
+    private static final int SAMPLE_EVERY = 256;
+
+    /** Counts elements {@code from..to-1} of {@code raw} as they are (no residual). */
+    private static void addTail(byte[] raw, int from, int to, int every, FloatFormat fmt, int[] c, int[] h0, int[] h1, int[] h2) {
+        int w = fmt.width();
+        int mb = fmt.mantissaBits();
+        int emask = (1 << fmt.exponentBits()) - 1;
+        int zero = 1 << fmt.exponentBits();
+        for (int i = from, j = from * w; i < to; i++, j += w) {
+            if (i % every >= SAMPLE_BLOCK) {
+                continue; // the same elements as the sampled loops
+            }
+            if (w == 2) {
+                int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                c[(v >>> mb & emask) + ((zero + (v >>> 15)) & -(((v & 0x7fff) - 1) >>> 31))]++;
+                int sm = (v >>> 15) << mb | (v & ((1 << mb) - 1));
+                h0[sm & 0xff]++;
+                h1[sm >>> 8]++;
+            } else {
+                int v = (int) INT_LE.get(raw, j);
+                c[(v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -(((v & 0x7fffffff) - 1) >>> 31))]++;
                 h0[v & 0xff]++;
                 h1[v >>> 8 & 0xff]++;
                 h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
             }
         }
+    }
+
+    /** The estimate from branchless counts: every element counted in every plane histogram. */
+    private static long total(int[] counts, int[][] h, int count, double scale, int n, FloatFormat fmt) {
+        int k = fmt.signMantissaBytes();
+        int zero = 1 << fmt.exponentBits();
         int plus = counts[zero], minus = counts[zero + 1];
         int nz = count - plus - minus;
+        // The ±0 elements' sign/mantissa bytes: all zero, but -0's sign bit (bit 7 of the top byte).
+        int minusByte = k - 1;
+        long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count, scale);
         for (int b = 0; b < k; b++) {
-            int minusByte = (1 << mb) >>> 8 * b & 0xff; // byte b of -0's sign/mantissa value
-            if (w == 2 && k == 1) {
-                h[b][0] -= plus;
-                h[b][minusByte] -= minus;
-                break;
-            }
-            if (b == 2) {
-                minusByte = 0x80; // FP32 plane 2 holds the sign in bit 7
-            }
-            h[b][0] -= plus;
-            h[b][minusByte] -= minus;
-        }
-        if (w == 2 && k == 1) {
-            // BF16: h1 aliased h0 and counted sm >>> 8 (always 0) once per element.
-            h[0][0] -= count;
-        }
-        long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count);
-        for (int b = 0; b < k; b++) {
-            if (h[b][0] == nz) {
+            int[] hb = h[b];
+            hb[0] -= plus;
+            hb[b == minusByte ? (fmt == FloatFormat.FP16 ? 0x04 : 0x80) : 0] -= minus;
+            if (hb[0] == nz) {
                 continue;
             }
-            total += Math.min(nz, Rans.estimate(h[b], nz));
+            total += Math.min((long) Math.ceil(nz * scale), Rans.estimate(hb, nz, scale));
         }
         return total;
     }

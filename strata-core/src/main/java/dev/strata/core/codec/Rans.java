@@ -43,6 +43,11 @@ final class Rans {
      * and states. Used to decide whether coding pays before coding.
      */
     static long estimate(int[] counts, int n) {
+        return estimate(counts, n, 1);
+    }
+
+    /** {@link #estimate(int[], int)} for a sample standing for {@code scale} times as many symbols. */
+    static long estimate(int[] counts, int n, double scale) {
         if (n == 0) {
             return 0;
         }
@@ -54,7 +59,7 @@ final class Rans {
                 bits -= c * Math.log((double) c / n);
             }
         }
-        return (long) Math.ceil(bits / Math.log(2) / 8 * 1.003) + tableLength(present) + 8 * LANES + 4;
+        return (long) Math.ceil(bits * scale / Math.log(2) / 8 * 1.003) + tableLength(present) + 8 * LANES + 4;
     }
 
     /** Order-0 entropy of symbols with these counts, in bytes (no table, no states). */
