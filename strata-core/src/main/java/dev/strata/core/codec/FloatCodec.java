@@ -211,19 +211,24 @@ final class FloatCodec {
     }
 
     /**
-     * Whether a sample of the elements holds both ±0 and other values often enough (2%..98%) that
-     * a branch on "is ±0" would mispredict: then the split runs branchless (slower on data
-     * without zeros, such as weights, where the branch is always predicted).
+     * Whether "is ±0" changes often between neighbouring elements (in more than 1 of 16 sampled
+     * pairs), so that a branch on it would mispredict: then the split runs branchless (residuals,
+     * ±0 about half the time at random). Otherwise (weights without zeros, Adam moments whose zeros
+     * come in runs) the branch is predicted and the branchy loop is faster.
      */
-    private static boolean mixedZeros(byte[] raw, int p, int count, int w) {
+    static boolean mixedZeros(byte[] raw, int p, int count, int w, int marker) {
         int step = 61;
         int sampled = 0;
-        int zeros = 0;
-        for (int i = 0, j = p; i < count; i += step, j += step * w, sampled++) {
-            int v = w == 2 ? (short) SHORT_LE.get(raw, j) << 17 : (int) INT_LE.get(raw, j) << 1;
-            zeros += v == 0 ? 1 : 0;
+        int changes = 0;
+        for (int i = 0, j = p; i + 1 < count; i += step, j += step * w, sampled++) {
+            int a = w == 2 ? (short) SHORT_LE.get(raw, j) : (int) INT_LE.get(raw, j);
+            int b = w == 2 ? (short) SHORT_LE.get(raw, j + w) : (int) INT_LE.get(raw, j + w);
+            // marker < 0: "±0" is all bits but the sign zero; else the marker bit (decoding) is clear.
+            boolean za = marker < 0 ? (w == 2 ? a << 17 : a << 1) == 0 : (a & marker) == 0;
+            boolean zb = marker < 0 ? (w == 2 ? b << 17 : b << 1) == 0 : (b & marker) == 0;
+            changes += za != zb ? 1 : 0;
         }
-        return zeros > sampled / 50 && zeros < sampled - sampled / 50;
+        return changes > sampled / 16;
     }
 
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase) {
@@ -248,7 +253,7 @@ final class FloatCodec {
         switch (fmt) {
             case BF16 -> {
                 byte[] p0 = planes[0];
-                if (mixedZeros(raw, p, count, w)) {
+                if (mixedZeros(raw, p, count, w, -1)) {
                     // Branchless (residuals are ±0 about half the time): the plane byte is always
                     // written and kept only when the element is not ±0.
                     for (int i = 0, j = p; i < count; i++, j += 2) {
@@ -276,7 +281,7 @@ final class FloatCodec {
             }
             case FP32 -> {
                 byte[] p0 = planes[0], p1 = planes[1], p2 = planes[2];
-                if (mixedZeros(raw, p, count, w)) {
+                if (mixedZeros(raw, p, count, w, -1)) {
                     for (int i = 0, j = p; i < count; i++, j += 4) {
                         int v = (int) INT_LE.get(raw, j);
                         int isZero = ((v & 0x7fffffff) - 1) >>> 31;
@@ -422,10 +427,14 @@ final class FloatCodec {
     }
 
     /**
-     * Decodes a FLOAT encoding into exactly {@code rawLength} bytes. Allocates the output, the
-     * exponent symbols (2 bytes per element: at most the raw length) and, only for planes that are
-     * not stored raw, one buffer per plane of at most one byte per element; nothing is sized from a
-     * length inside the encoding.
+     * Decodes a FLOAT encoding into exactly {@code rawLength} bytes. Allocates the output, a 32 KiB
+     * rANS table per coded stream and, only for planes that are not stored raw, one buffer per plane
+     * of at most one byte per element; nothing is sized from a length inside the encoding.
+     *
+     * <p>The exponent stream is decoded straight into the output (no symbol array): BF16 with a raw
+     * or zero plane in one pass ({@link Rans#decodeBf16}); otherwise each element first gets its
+     * exponent bits plus a marker in its lowest bit (±0 gets its final bits), and a branchless
+     * merge pass replaces each marker with the element's sign and mantissa from the planes.
      */
     static byte[] decode(byte[] enc, int rawLength) {
         FloatFormat fmt = format(enc);
@@ -586,6 +595,10 @@ final class FloatCodec {
             mergeDense(fmt, count, pl, po, ps, out, p);
             return;
         }
+        if (!mixedZeros(out, p, count, fmt.width(), 1)) {
+            mergeRuns(fmt, count, pl, po, ps, out, p);
+            return;
+        }
         switch (fmt) {
             case BF16 -> {
                 byte[] a = pl[0];
@@ -623,6 +636,53 @@ final class FloatCodec {
                     int sm = (a1[o1 + (c & s1)] & 0xff) << 8 | (a0[o0 + (c & s0)] & 0xff);
                     m += f;
                     SHORT_LE.set(out, j, (short) (v ^ f | ((sm >>> mb & 1) << 15 | sm & mmask) & -f));
+                }
+            }
+        }
+    }
+
+    /**
+     * {@link #merge} when ±0 comes in runs (Adam moments' dead units): a predicted branch per
+     * element. The marks were counted, so the planes' {@code nz} entries are never overrun.
+     */
+    private static void mergeRuns(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p) {
+        switch (fmt) {
+            case BF16 -> {
+                byte[] a = pl[0];
+                int ao = po[0], as = ps[0];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    if ((v & 1) != 0) {
+                        int sm = a[ao + (m++ & as)];
+                        SHORT_LE.set(out, j, (short) (v ^ 1 | sm << 8 & 0x8000 | sm & 0x7f));
+                    }
+                }
+            }
+            case FP32 -> {
+                byte[] a0 = pl[0], a1 = pl[1], a2 = pl[2];
+                int o0 = po[0], o1 = po[1], o2 = po[2], s0 = ps[0], s1 = ps[1], s2 = ps[2];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 4) {
+                    int v = (int) INT_LE.get(out, j);
+                    if ((v & 1) != 0) {
+                        int top = a2[o2 + (m & s2)];
+                        int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (a1[o1 + (m & s1)] & 0xff) << 8 | (a0[o0 + (m & s0)] & 0xff);
+                        m++;
+                        INT_LE.set(out, j, v ^ 1 | sm);
+                    }
+                }
+            }
+            default -> { // FP16
+                byte[] a0 = pl[0], a1 = pl[1];
+                int o0 = po[0], o1 = po[1], s0 = ps[0], s1 = ps[1];
+                int mb = fmt.mantissaBits();
+                int mmask = (1 << mb) - 1;
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    if ((v & 1) != 0) {
+                        int sm = (a1[o1 + (m & s1)] & 0xff) << 8 | (a0[o0 + (m & s0)] & 0xff);
+                        m++;
+                        SHORT_LE.set(out, j, (short) (v ^ 1 | (sm >>> mb & 1) << 15 | sm & mmask));
+                    }
                 }
             }
         }
