@@ -68,6 +68,11 @@ public final class Codecs {
      * usual cost is one FLOAT pass. RAW unless the result saves at least {@link #MIN_SAVING}.
      */
     public static EncodedChunk compressFloat(byte[] raw, FloatFormat fmt) {
+        return compressFloat(raw, fmt, false);
+    }
+
+    /** {@link #compressFloat(byte[], FloatFormat)} of a DELTA residual ({@code residual} true) or a chunk. */
+    static EncodedChunk compressFloat(byte[] raw, FloatFormat fmt, boolean residual) {
         checkRawLength(raw.length);
         int n = raw.length;
         EncodedChunk best = new EncodedChunk(Codec.RAW, n, raw);
@@ -75,7 +80,7 @@ public final class Codecs {
             return best;
         }
         long limit = (long) Math.floor(n * (1.0 - MIN_SAVING));
-        byte[] f = FloatCodec.encode(raw, fmt, 0);
+        byte[] f = FloatCodec.encode(raw, fmt, 0, residual);
         if (f.length <= limit) {
             best = new EncodedChunk(Codec.FLOAT, n, f);
         }

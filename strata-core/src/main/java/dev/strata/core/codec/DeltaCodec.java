@@ -92,7 +92,7 @@ final class DeltaCodec {
 
     /** The smallest of FLOAT, zstd-1 and RAW for a residual; zstd is tried only when FLOAT saves little. */
     static EncodedChunk encodeResidual(byte[] res, FloatFormat fmt) {
-        return Codecs.compressFloat(res, fmt);
+        return Codecs.compressFloat(res, fmt, true);
     }
 
     static byte[] encode(byte[] raw, FloatFormat fmt, DeltaTransform tr, ContentHash baseId, byte[] base, int depth) {
