@@ -68,6 +68,11 @@ public final class Codecs {
      * usual cost is one FLOAT pass. RAW unless the result saves at least {@link #MIN_SAVING}.
      */
     public static EncodedChunk compressFloat(byte[] raw, FloatFormat fmt) {
+        return compressFloat(raw, fmt, false);
+    }
+
+    /** {@link #compressFloat(byte[], FloatFormat)} of a DELTA residual ({@code residual} true) or a chunk. */
+    static EncodedChunk compressFloat(byte[] raw, FloatFormat fmt, boolean residual) {
         checkRawLength(raw.length);
         int n = raw.length;
         EncodedChunk best = new EncodedChunk(Codec.RAW, n, raw);
@@ -75,7 +80,7 @@ public final class Codecs {
             return best;
         }
         long limit = (long) Math.floor(n * (1.0 - MIN_SAVING));
-        byte[] f = FloatCodec.encode(raw, fmt, 0);
+        byte[] f = FloatCodec.encode(raw, fmt, 0, residual);
         if (f.length <= limit) {
             best = new EncodedChunk(Codec.FLOAT, n, f);
         }
@@ -118,12 +123,12 @@ public final class Codecs {
         }
         // Both residuals are cheap; FLOAT-encode only the one estimated smaller (FloatCodec.estimate
         // is within ~1%), and encode the plain chunk only when the margin is in doubt.
-        byte[] xor = DeltaCodec.residual(raw, baseRaw, fmt, DeltaTransform.XOR);
-        byte[] sub = DeltaCodec.residual(raw, baseRaw, fmt, DeltaTransform.SUB);
-        boolean useXor = FloatCodec.estimate(xor, fmt) <= FloatCodec.estimate(sub, fmt);
-        byte[] best = DeltaCodec.encodeResidual(useXor ? xor : sub, fmt, useXor ? DeltaTransform.XOR : DeltaTransform.SUB,
+        // One pass estimates the chunk and both residuals (neither is materialised for it).
+        long[] est = FloatCodec.estimates(raw, baseRaw, fmt);
+        DeltaTransform tr = est[1] <= est[2] ? DeltaTransform.XOR : DeltaTransform.SUB;
+        byte[] best = DeltaCodec.encodeResidual(DeltaCodec.residual(raw, baseRaw, fmt, tr), fmt, tr,
                 baseId, baseRaw.length, baseDepth + 1);
-        long plainEstimate = FloatCodec.estimate(raw, fmt);
+        long plainEstimate = est[0];
         long plain = raw.length >= 1 << 16 && plainEstimate <= raw.length * ZSTD_TRIAL_ABOVE && best.length <= plainEstimate * 0.85
                 ? plainEstimate // clearly smaller: no need to encode the chunk itself
                 : compressFloat(raw, fmt).data().length;

@@ -56,60 +56,226 @@ final class FloatCodec {
      * choose among candidates without encoding each.
      */
     static long estimate(byte[] raw, FloatFormat fmt) {
+        return estimates(raw, null, fmt)[0];
+    }
+
+    /**
+     * {@link #estimate} of {@code raw} and, when {@code base} is not null, of its XOR and SUB
+     * residuals against {@code base} ({@link DeltaCodec#residual}), from one pass that never
+     * materialises a residual: {plain, xor, sub} (or {plain}).
+     */
+    static long[] estimates(byte[] raw, byte[] base, FloatFormat fmt) {
         int w = fmt.width();
         int n = raw.length;
         int count = n / w;
+        int sets = base == null ? 1 : 3;
+        int a = alphabet(fmt);
+        int[][] counts = new int[sets][a];
+        // Per set, two histograms of 256 per plane byte (0..2); byte 1 of BF16 is always 0.
+        int[][] h = new int[sets * 3][256];
         int mb = fmt.mantissaBits();
-        int eb = fmt.exponentBits();
-        int emask = (1 << eb) - 1;
-        int zero = 1 << eb;
-        int k = fmt.signMantissaBytes();
-        int[] counts = new int[alphabet(fmt)];
-        int[][] h = new int[k][256];
-        int nz = 0;
+        int emask = (1 << fmt.exponentBits()) - 1;
+        int zero = 1 << fmt.exponentBits();
+        // Elements inside the base (whole) are residuals; the rest are the chunk's own bytes.
+        int inBase = base == null ? 0 : Math.min(n, base.length) / w;
+        // Large chunks: count one block of SAMPLE_BLOCK elements in every SAMPLE_EVERY (the order-0
+        // entropy of 64K+ sampled elements is within a fraction of a percent of the whole's), and
+        // scale the entropy up; small chunks count every element.
+        int every = count >= 1 << 16 ? SAMPLE_EVERY : SAMPLE_BLOCK;
+        // Branchless (residuals are ±0 about half the time): every element counts its bytes, and
+        // the ±0 elements' bytes (all zero but the sign) are taken back out afterwards.
         if (w == 2) {
-            int[] h0 = h[0];
-            int[] h1 = k > 1 ? h[1] : null;
-            for (int j = 0; j + 1 < n; j += 2) {
+            int mmask = (1 << mb) - 1;
+            int[] c0 = counts[0], h00 = h[0], h01 = h[1];
+            for (int blk = 0; blk < count; blk += every)
+            for (int i = blk, j = 2 * blk, e = Math.min(count, blk + SAMPLE_BLOCK); i < e; i++, j += 2) {
                 int v = (short) SHORT_LE.get(raw, j) & 0xffff;
-                if ((v & 0x7fff) == 0) {
-                    counts[zero + (v >>> 15)]++;
-                } else {
-                    counts[v >>> mb & emask]++;
-                    int sm = (v >>> 15) << mb | (v & ((1 << mb) - 1));
-                    h0[sm & 0xff]++;
-                    if (h1 != null) {
-                        h1[sm >>> 8]++;
-                    }
-                    nz++;
+                c0[(v >>> mb & emask) + ((zero + (v >>> 15)) & -(((v & 0x7fff) - 1) >>> 31))]++;
+                int sm = (v >>> 15) << mb | (v & mmask);
+                h00[sm & 0xff]++;
+                h01[sm >>> 8]++;
+            }
+            if (base != null) {
+                int[] c1 = counts[1], c2 = counts[2], h10 = h[3], h11 = h[4], h20 = h[6], h21 = h[7];
+                for (int blk = 0; blk < inBase; blk += every)
+                for (int i = blk, j = 2 * blk, e = Math.min(inBase, blk + SAMPLE_BLOCK); i < e; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(raw, j);
+                    int y = (short) SHORT_LE.get(base, j);
+                    int x = (v ^ y) & 0xffff;
+                    int d = (v - y) & 0xffff;
+                    c1[(x >>> mb & emask) + ((zero + (x >>> 15)) & -(((x & 0x7fff) - 1) >>> 31))]++;
+                    c2[(d >>> mb & emask) + ((zero + (d >>> 15)) & -(((d & 0x7fff) - 1) >>> 31))]++;
+                    int sx = (x >>> 15) << mb | (x & mmask);
+                    int sd = (d >>> 15) << mb | (d & mmask);
+                    h10[sx & 0xff]++;
+                    h11[sx >>> 8]++;
+                    h20[sd & 0xff]++;
+                    h21[sd >>> 8]++;
                 }
+                // Past the base: the chunk's own elements, the same in both residuals.
+                addTail(raw, inBase, count, every, fmt, counts[1], h[3], h[4], h[5]);
+                addTail(raw, inBase, count, every, fmt, counts[2], h[6], h[7], h[8]);
             }
         } else {
-            int[] h0 = h[0], h1 = h[1], h2 = h[2];
-            for (int j = 0; j + 3 < n; j += 4) {
+            int[] c0 = counts[0], h00 = h[0], h01 = h[1], h02 = h[2];
+            for (int blk = 0; blk < count; blk += every)
+            for (int i = blk, j = 4 * blk, e = Math.min(count, blk + SAMPLE_BLOCK); i < e; i++, j += 4) {
                 int v = (int) INT_LE.get(raw, j);
-                if ((v & 0x7fffffff) == 0) {
-                    counts[zero + (v >>> 31)]++;
-                } else {
-                    counts[v >>> 23 & 0xff]++;
-                    h0[v & 0xff]++;
-                    h1[v >>> 8 & 0xff]++;
-                    h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
-                    nz++;
+                c0[(v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -(((v & 0x7fffffff) - 1) >>> 31))]++;
+                h00[v & 0xff]++;
+                h01[v >>> 8 & 0xff]++;
+                h02[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
+            }
+            if (base != null) {
+                int[] c1 = counts[1], c2 = counts[2], h10 = h[3], h11 = h[4], h12 = h[5], h20 = h[6], h21 = h[7], h22 = h[8];
+                for (int blk = 0; blk < inBase; blk += every)
+                for (int i = blk, j = 4 * blk, e = Math.min(inBase, blk + SAMPLE_BLOCK); i < e; i++, j += 4) {
+                    int v = (int) INT_LE.get(raw, j);
+                    int y = (int) INT_LE.get(base, j);
+                    int x = v ^ y;
+                    int d = v - y;
+                    c1[(x >>> 23 & 0xff) + ((zero + (x >>> 31)) & -(((x & 0x7fffffff) - 1) >>> 31))]++;
+                    c2[(d >>> 23 & 0xff) + ((zero + (d >>> 31)) & -(((d & 0x7fffffff) - 1) >>> 31))]++;
+                    h10[x & 0xff]++;
+                    h11[x >>> 8 & 0xff]++;
+                    h12[(x >>> 24 & 0x80) | (x >>> 16 & 0x7f)]++;
+                    h20[d & 0xff]++;
+                    h21[d >>> 8 & 0xff]++;
+                    h22[(d >>> 24 & 0x80) | (d >>> 16 & 0x7f)]++;
                 }
+                addTail(raw, inBase, count, every, fmt, counts[1], h[3], h[4], h[5]);
+                addTail(raw, inBase, count, every, fmt, counts[2], h[6], h[7], h[8]);
             }
         }
-        long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count);
+        int sampled = 0;
+        for (int blk = 0; blk < count; blk += every) {
+            sampled += Math.min(count, blk + SAMPLE_BLOCK) - blk;
+        }
+        long[] out = new long[sets];
+        for (int set = 0; set < sets; set++) {
+            out[set] = total(counts[set], new int[][] {h[3 * set], h[3 * set + 1], h[3 * set + 2]}, sampled, (double) count / Math.max(1, sampled), n, fmt);
+        }
+        return out;
+    }
+
+    /** {@link #estimates} counts blocks of this many elements... */
+    private static final int SAMPLE_BLOCK = 64;
+    /** ...one in every this many elements, in chunks of at least 64K elements. */
+    private static final int SAMPLE_EVERY = 256;
+
+    /** Counts elements {@code from..to-1} of {@code raw} as they are (no residual). */
+    private static void addTail(byte[] raw, int from, int to, int every, FloatFormat fmt, int[] c, int[] h0, int[] h1, int[] h2) {
+        int w = fmt.width();
+        int mb = fmt.mantissaBits();
+        int emask = (1 << fmt.exponentBits()) - 1;
+        int zero = 1 << fmt.exponentBits();
+        for (int i = from, j = from * w; i < to; i++, j += w) {
+            if (i % every >= SAMPLE_BLOCK) {
+                continue; // the same elements as the sampled loops
+            }
+            if (w == 2) {
+                int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                c[(v >>> mb & emask) + ((zero + (v >>> 15)) & -(((v & 0x7fff) - 1) >>> 31))]++;
+                int sm = (v >>> 15) << mb | (v & ((1 << mb) - 1));
+                h0[sm & 0xff]++;
+                h1[sm >>> 8]++;
+            } else {
+                int v = (int) INT_LE.get(raw, j);
+                c[(v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -(((v & 0x7fffffff) - 1) >>> 31))]++;
+                h0[v & 0xff]++;
+                h1[v >>> 8 & 0xff]++;
+                h2[(v >>> 24 & 0x80) | (v >>> 16 & 0x7f)]++;
+            }
+        }
+    }
+
+    /** The estimate from branchless counts: every element counted in every plane histogram. */
+    private static long total(int[] counts, int[][] h, int count, double scale, int n, FloatFormat fmt) {
+        int k = fmt.signMantissaBytes();
+        int zero = 1 << fmt.exponentBits();
+        int plus = counts[zero], minus = counts[zero + 1];
+        int nz = count - plus - minus;
+        // The ±0 elements' sign/mantissa bytes: all zero, but -0's sign bit (bit 7 of the top byte).
+        int minusByte = k - 1;
+        long total = headerLength(n, fmt, 0) + Rans.estimate(counts, count, scale);
         for (int b = 0; b < k; b++) {
-            if (h[b][0] == nz) {
+            int[] hb = h[b];
+            hb[0] -= plus;
+            hb[b == minusByte ? (fmt == FloatFormat.FP16 ? 0x04 : 0x80) : 0] -= minus;
+            if (hb[0] == nz) {
                 continue;
             }
-            total += Math.min(nz, Rans.estimate(h[b], nz));
+            total += Math.min((long) Math.ceil(nz * scale), Rans.estimate(hb, nz, scale));
         }
         return total;
     }
 
+    /**
+     * Whether "is ±0" changes often between neighbouring elements (in more than 1 of 16 sampled
+     * pairs), so that a branch on it would mispredict: then the split runs branchless (residuals,
+     * ±0 about half the time at random). Otherwise (weights without zeros, Adam moments whose zeros
+     * come in runs) the branch is predicted and the branchy loop is faster.
+     */
+    static boolean mixedZeros(byte[] raw, int p, int count, int w, int marker) {
+        int step = 61;
+        int sampled = 0;
+        int changes = 0;
+        for (int i = 0, j = p; i + 1 < count; i += step, j += step * w, sampled++) {
+            int a = w == 2 ? (short) SHORT_LE.get(raw, j) : (int) INT_LE.get(raw, j);
+            int b = w == 2 ? (short) SHORT_LE.get(raw, j + w) : (int) INT_LE.get(raw, j + w);
+            // marker < 0: "±0" is all bits but the sign zero; else the marker bit (decoding) is clear.
+            boolean za = marker < 0 ? (w == 2 ? a << 17 : a << 1) == 0 : (a & marker) == 0;
+            boolean zb = marker < 0 ? (w == 2 ? b << 17 : b << 1) == 0 : (b & marker) == 0;
+            changes += za != zb ? 1 : 0;
+        }
+        return changes > sampled / 16;
+    }
+
+    /**
+     * The BF16 split without a branch on ±0 (residuals, ±0 about half the time at random): the plane
+     * byte is always written and kept only when the element is not ±0. Its own method: inlined into
+     * {@link #encode}, it slowed the branchy loop there by 5–10%.
+     */
+    private static int splitBf16Branchless(byte[] raw, int p, int count, int zero, short[] syms, int[] counts, byte[] p0) {
+        int nz = 0;
+        for (int i = 0, j = p; i < count; i++, j += 2) {
+            int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+            int isZero = ((v & 0x7fff) - 1) >>> 31;
+            int e = (v >>> 7 & 0xff) + ((zero + (v >>> 15)) & -isZero);
+            p0[nz] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+            nz += 1 - isZero;
+            syms[i] = (short) e;
+            counts[e]++;
+        }
+        return nz;
+    }
+
+    /** The FP32 split without a branch on ±0, as {@link #splitBf16Branchless}. */
+    private static int splitFp32Branchless(byte[] raw, int p, int count, int zero, short[] syms, int[] counts, byte[] p0, byte[] p1, byte[] p2) {
+        int nz = 0;
+        for (int i = 0, j = p; i < count; i++, j += 4) {
+            int v = (int) INT_LE.get(raw, j);
+            int isZero = ((v & 0x7fffffff) - 1) >>> 31;
+            int e = (v >>> 23 & 0xff) + ((zero + (v >>> 31)) & -isZero);
+            p0[nz] = (byte) v;
+            p1[nz] = (byte) (v >>> 8);
+            p2[nz] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+            nz += 1 - isZero;
+            syms[i] = (short) e;
+            counts[e]++;
+        }
+        return nz;
+    }
+
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase) {
+        return encode(raw, fmt, phase, false);
+    }
+
+    /**
+     * {@link #encode(byte[], FloatFormat, int)}; {@code residual} (a DELTA residual, ±0 often and
+     * at random) lets the split check whether to run without a branch on ±0.
+     */
+    static byte[] encode(byte[] raw, FloatFormat fmt, int phase, boolean residual) {
         int w = fmt.width();
         if (phase < 0 || phase >= w) {
             throw new IllegalArgumentException("phase " + phase + " for width " + w);
@@ -131,32 +297,40 @@ final class FloatCodec {
         switch (fmt) {
             case BF16 -> {
                 byte[] p0 = planes[0];
-                for (int i = 0, j = p; i < count; i++, j += 2) {
-                    int v = (short) SHORT_LE.get(raw, j) & 0xffff;
-                    int e = v >>> 7 & 0xff;
-                    if ((v & 0x7fff) == 0) {
-                        e = zero + (v >>> 15);
-                    } else {
-                        p0[nz++] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+                if (residual && mixedZeros(raw, p, count, w, -1)) {
+                    nz = splitBf16Branchless(raw, p, count, zero, syms, counts, p0);
+                } else {
+                    for (int i = 0, j = p; i < count; i++, j += 2) {
+                        int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                        int e = v >>> 7 & 0xff;
+                        if ((v & 0x7fff) == 0) {
+                            e = zero + (v >>> 15);
+                        } else {
+                            p0[nz++] = (byte) ((v >>> 8 & 0x80) | (v & 0x7f));
+                        }
+                        syms[i] = (short) e;
+                        counts[e]++;
                     }
-                    syms[i] = (short) e;
-                    counts[e]++;
                 }
             }
             case FP32 -> {
                 byte[] p0 = planes[0], p1 = planes[1], p2 = planes[2];
-                for (int i = 0, j = p; i < count; i++, j += 4) {
-                    int v = (int) INT_LE.get(raw, j);
-                    int e = v >>> 23 & 0xff;
-                    if ((v & 0x7fffffff) == 0) {
-                        e = zero + (v >>> 31);
-                    } else {
-                        p0[nz] = (byte) v;
-                        p1[nz] = (byte) (v >>> 8);
-                        p2[nz++] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+                if (residual && mixedZeros(raw, p, count, w, -1)) {
+                    nz = splitFp32Branchless(raw, p, count, zero, syms, counts, p0, p1, p2);
+                } else {
+                    for (int i = 0, j = p; i < count; i++, j += 4) {
+                        int v = (int) INT_LE.get(raw, j);
+                        int e = v >>> 23 & 0xff;
+                        if ((v & 0x7fffffff) == 0) {
+                            e = zero + (v >>> 31);
+                        } else {
+                            p0[nz] = (byte) v;
+                            p1[nz] = (byte) (v >>> 8);
+                            p2[nz++] = (byte) ((v >>> 24 & 0x80) | (v >>> 16 & 0x7f));
+                        }
+                        syms[i] = (short) e;
+                        counts[e]++;
                     }
-                    syms[i] = (short) e;
-                    counts[e]++;
                 }
             }
             default -> {
@@ -277,10 +451,14 @@ final class FloatCodec {
     }
 
     /**
-     * Decodes a FLOAT encoding into exactly {@code rawLength} bytes. Allocates the output, the
-     * exponent symbols (2 bytes per element: at most the raw length) and, only for planes that are
-     * not stored raw, one buffer per plane of at most one byte per element; nothing is sized from a
-     * length inside the encoding.
+     * Decodes a FLOAT encoding into exactly {@code rawLength} bytes. Allocates the output, a 32 KiB
+     * rANS table per coded stream and, only for planes that are not stored raw, one buffer per plane
+     * of at most one byte per element; nothing is sized from a length inside the encoding.
+     *
+     * <p>The exponent stream is decoded straight into the output (no symbol array): BF16 with a raw
+     * or zero plane in one pass ({@link Rans#decodeBf16}); otherwise each element first gets its
+     * exponent bits plus a marker in its lowest bit (±0 gets its final bits), and a branchless
+     * merge pass replaces each marker with the element's sign and mantissa from the planes.
      */
     static byte[] decode(byte[] enc, int rawLength) {
         FloatFormat fmt = format(enc);
@@ -322,7 +500,6 @@ final class FloatCodec {
             throw corrupt("float encoded length", Long.toString(total), Integer.toString(enc.length));
         }
         int alphabet = alphabet(fmt);
-        int zero = 1 << fmt.exponentBits();
         if (fmt == FloatFormat.BF16 && modes[1] != MODE_RANS && modes[1] != MODE_ZSTD) {
             // Weights: the sign/mantissa plane is raw (or zero); decode exponents straight into the output.
             if (modes[1] == MODE_RAW && lengths[1] > count) {
@@ -341,48 +518,26 @@ final class FloatCodec {
             }
             return out;
         }
-        short[] syms = new short[count];
+        // Exponents first, straight into the output: an element that is not ±0 gets its exponent
+        // bits and a marker in its lowest bit (replaced by its mantissa below), ±0 its final bits.
+        byte[] out = new byte[rawLength];
+        System.arraycopy(enc, FIXED_HEADER, out, 0, p);
+        System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
         int pos = header;
-        Rans.decode(enc, pos, lengths[0], count, alphabet, syms);
+        int nz = Rans.decodeElements(enc, pos, lengths[0], count, alphabet, markPayload(fmt), markFlag(fmt), w, out, p);
         pos += lengths[0];
-        // The planes hold one entry per element that is not ±0. When every plane is raw (or zero) the
-        // count is checked by the merge itself (it stops at the raw plane's end and must reach it);
-        // coded planes need it up front.
-        boolean coded = false;
-        int rawLen = -1;
-        for (int s = 1; s <= k; s++) {
-            if (modes[s] == MODE_RANS || modes[s] == MODE_ZSTD) {
-                coded = true;
-            } else if (modes[s] == MODE_RAW) {
-                if (rawLen >= 0 && lengths[s] != rawLen) {
-                    throw corrupt("raw plane " + (s - 1) + " length", Integer.toString(rawLen), Integer.toString(lengths[s]));
-                }
-                rawLen = lengths[s];
-            }
-        }
-        int nz;
-        if (coded || rawLen < 0) {
-            nz = 0;
-            for (int i = 0; i < count; i++) {
-                if (syms[i] < zero) {
-                    nz++;
-                }
-            }
-        } else {
-            nz = Math.min(rawLen, count); // checked exactly by merge
-            if (rawLen > count) {
-                throw corrupt("raw plane length", "at most " + count, Integer.toString(rawLen));
-            }
-        }
-        // Each plane: the bytes and their offset (raw planes are read in place; zero planes are null).
+        // Each plane: the bytes, their offset and a mask (raw planes are read in place; a zero plane
+        // reads one zero byte over and over).
         byte[][] pl = new byte[k][];
         int[] po = new int[k];
+        int[] ps = new int[k];
         for (int s = 1; s <= k; s++) {
             int b = s - 1;
             int len = lengths[s];
+            ps[b] = -1;
             switch (modes[s]) {
                 case MODE_RAW -> {
-                    if (len != nz) { // nz is the raw length itself when only raw planes are present
+                    if (len != nz) {
                         throw corrupt("raw plane " + b + " length", Integer.toString(nz), Integer.toString(len));
                     }
                     pl[b] = enc;
@@ -413,97 +568,181 @@ final class FloatCodec {
                         throw corrupt("zstd plane " + b + " decoded length", Integer.toString(nz), Long.toString(got));
                     }
                 }
-                default -> { } // zero plane
+                default -> { // zero plane
+                    pl[b] = ZERO_BYTE;
+                    ps[b] = 0;
+                }
             }
             pos += len;
         }
-        byte[] out = new byte[rawLength];
-        System.arraycopy(enc, FIXED_HEADER, out, 0, p);
-        System.arraycopy(enc, FIXED_HEADER + p, out, p + count * w, t);
-        int merged = merge(fmt, syms, count, pl, po, out, p, nz);
-        if (merged != nz) {
-            throw corrupt("sign/mantissa plane length", merged + " elements that are not ±0", Integer.toString(nz));
+        if (nz > 0) {
+            merge(fmt, count, pl, po, ps, out, p, nz);
         }
         return out;
     }
 
+    private static final byte[] ZERO_BYTE = new byte[1];
+    private static final int[][] MARK_PAYLOAD = new int[3][];
+    private static final int[][] MARK_FLAG = new int[3][];
+
+    static {
+        for (FloatFormat f : FloatFormat.values()) {
+            int zero = 1 << f.exponentBits();
+            int[] pay = new int[zero + 2];
+            int[] flag = new int[zero + 2];
+            for (int s = 0; s < zero; s++) {
+                pay[s] = s << f.mantissaBits() | 1;
+                flag[s] = 1;
+            }
+            pay[zero + 1] = 1 << (8 * f.width() - 1);
+            MARK_PAYLOAD[f.ordinal()] = pay;
+            MARK_FLAG[f.ordinal()] = flag;
+        }
+    }
+
+    private static int[] markPayload(FloatFormat f) {
+        return MARK_PAYLOAD[f.ordinal()];
+    }
+
+    private static int[] markFlag(FloatFormat f) {
+        return MARK_FLAG[f.ordinal()];
+    }
+
     /**
-     * Writes the elements; returns how many were not ±0, or stops (returning {@code nz + 1}) at the
-     * first one past {@code nz}, so that planes are never read beyond their {@code nz} entries.
+     * Replaces each marked element's marker (lowest bit 1: not ±0) with its sign and mantissa from
+     * the next entry of the planes; the planes hold exactly {@code nz ≥ 1} entries, one per marked
+     * element (the marks were counted). Branchless: every element reads the planes (clamped).
      */
-    private static int merge(FloatFormat fmt, short[] syms, int count, byte[][] pl, int[] po, byte[] out, int p, int nz) {
-        int zero = 1 << fmt.exponentBits();
-        int taken = 0;
+    private static void merge(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p, int nz) {
+        int last = nz - 1;
+        if (nz == count) {
+            mergeDense(fmt, count, pl, po, ps, out, p);
+            return;
+        }
+        if (!mixedZeros(out, p, count, fmt.width(), 1)) {
+            mergeRuns(fmt, count, pl, po, ps, out, p);
+            return;
+        }
         switch (fmt) {
             case BF16 -> {
-                byte[] a = pl[0] != null ? pl[0] : new byte[1];
-                int ao = pl[0] != null ? po[0] : 0;
-                int step = pl[0] != null ? 1 : 0;
-                for (int i = 0, j = p, m = ao; i < count; i++, j += 2) {
-                    int e = syms[i];
-                    int v;
-                    if (e < zero) {
-                        if (taken++ == nz) {
-                            return taken;
-                        }
-                        int sm = a[m];
-                        m += step;
-                        v = (sm & 0x80) << 8 | e << 7 | (sm & 0x7f);
-                    } else {
-                        v = (e - zero) << 15;
-                    }
-                    SHORT_LE.set(out, j, (short) v);
+                byte[] a = pl[0];
+                int ao = po[0], as = ps[0];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    int f = v & 1;
+                    int sm = a[ao + (Math.min(m, last) & as)];
+                    m += f;
+                    SHORT_LE.set(out, j, (short) (v ^ f | (sm << 8 & 0x8000 | sm & 0x7f) & -f));
                 }
             }
             case FP32 -> {
-                byte[] z = new byte[1];
-                byte[] a0 = pl[0] != null ? pl[0] : z, a1 = pl[1] != null ? pl[1] : z, a2 = pl[2] != null ? pl[2] : z;
-                int m0 = pl[0] != null ? po[0] : 0, m1 = pl[1] != null ? po[1] : 0, m2 = pl[2] != null ? po[2] : 0;
-                int s0 = pl[0] != null ? 1 : 0, s1 = pl[1] != null ? 1 : 0, s2 = pl[2] != null ? 1 : 0;
-                for (int i = 0, j = p; i < count; i++, j += 4) {
-                    int e = syms[i];
-                    int v;
-                    if (e < zero) {
-                        if (taken++ == nz) {
-                            return taken;
-                        }
-                        int top = a2[m2];
-                        v = (top & 0x80) << 24 | e << 23 | (top & 0x7f) << 16 | (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
-                        m0 += s0;
-                        m1 += s1;
-                        m2 += s2;
-                    } else {
-                        v = (e - zero) << 31;
-                    }
-                    INT_LE.set(out, j, v);
+                byte[] a0 = pl[0], a1 = pl[1], a2 = pl[2];
+                int o0 = po[0], o1 = po[1], o2 = po[2], s0 = ps[0], s1 = ps[1], s2 = ps[2];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 4) {
+                    int v = (int) INT_LE.get(out, j);
+                    int f = v & 1;
+                    int c = Math.min(m, last);
+                    int top = a2[o2 + (c & s2)];
+                    int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (a1[o1 + (c & s1)] & 0xff) << 8 | (a0[o0 + (c & s0)] & 0xff);
+                    m += f;
+                    INT_LE.set(out, j, v ^ f | sm & -f);
                 }
             }
             default -> { // FP16
-                byte[] z = new byte[1];
-                byte[] a0 = pl[0] != null ? pl[0] : z, a1 = pl[1] != null ? pl[1] : z;
-                int m0 = pl[0] != null ? po[0] : 0, m1 = pl[1] != null ? po[1] : 0;
-                int s0 = pl[0] != null ? 1 : 0, s1 = pl[1] != null ? 1 : 0;
+                byte[] a0 = pl[0], a1 = pl[1];
+                int o0 = po[0], o1 = po[1], s0 = ps[0], s1 = ps[1];
                 int mb = fmt.mantissaBits();
                 int mmask = (1 << mb) - 1;
-                for (int i = 0, j = p; i < count; i++, j += 2) {
-                    int e = syms[i];
-                    int v;
-                    if (e < zero) {
-                        if (taken++ == nz) {
-                            return taken;
-                        }
-                        int sm = (a1[m1] & 0xff) << 8 | (a0[m0] & 0xff);
-                        m0 += s0;
-                        m1 += s1;
-                        v = (sm >>> mb & 1) << 15 | e << mb | (sm & mmask);
-                    } else {
-                        v = (e - zero) << 15;
-                    }
-                    SHORT_LE.set(out, j, (short) v);
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    int f = v & 1;
+                    int c = Math.min(m, last);
+                    int sm = (a1[o1 + (c & s1)] & 0xff) << 8 | (a0[o0 + (c & s0)] & 0xff);
+                    m += f;
+                    SHORT_LE.set(out, j, (short) (v ^ f | ((sm >>> mb & 1) << 15 | sm & mmask) & -f));
                 }
             }
         }
-        return taken;
+    }
+
+    /**
+     * {@link #merge} when ±0 comes in runs (Adam moments' dead units): a predicted branch per
+     * element. The marks were counted, so the planes' {@code nz} entries are never overrun.
+     */
+    private static void mergeRuns(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p) {
+        switch (fmt) {
+            case BF16 -> {
+                byte[] a = pl[0];
+                int ao = po[0], as = ps[0];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    if ((v & 1) != 0) {
+                        int sm = a[ao + (m++ & as)];
+                        SHORT_LE.set(out, j, (short) (v ^ 1 | sm << 8 & 0x8000 | sm & 0x7f));
+                    }
+                }
+            }
+            case FP32 -> {
+                byte[] a0 = pl[0], a1 = pl[1], a2 = pl[2];
+                int o0 = po[0], o1 = po[1], o2 = po[2], s0 = ps[0], s1 = ps[1], s2 = ps[2];
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 4) {
+                    int v = (int) INT_LE.get(out, j);
+                    if ((v & 1) != 0) {
+                        int top = a2[o2 + (m & s2)];
+                        int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (a1[o1 + (m & s1)] & 0xff) << 8 | (a0[o0 + (m & s0)] & 0xff);
+                        m++;
+                        INT_LE.set(out, j, v ^ 1 | sm);
+                    }
+                }
+            }
+            default -> { // FP16
+                byte[] a0 = pl[0], a1 = pl[1];
+                int o0 = po[0], o1 = po[1], s0 = ps[0], s1 = ps[1];
+                int mb = fmt.mantissaBits();
+                int mmask = (1 << mb) - 1;
+                for (int i = 0, j = p, m = 0; i < count; i++, j += 2) {
+                    int v = (short) SHORT_LE.get(out, j);
+                    if ((v & 1) != 0) {
+                        int sm = (a1[o1 + (m & s1)] & 0xff) << 8 | (a0[o0 + (m & s0)] & 0xff);
+                        m++;
+                        SHORT_LE.set(out, j, (short) (v ^ 1 | (sm >>> mb & 1) << 15 | sm & mmask));
+                    }
+                }
+            }
+        }
+    }
+
+    /** {@link #merge} when no element is ±0 (every element marked): plane entry i goes to element i. */
+    private static void mergeDense(FloatFormat fmt, int count, byte[][] pl, int[] po, int[] ps, byte[] out, int p) {
+        switch (fmt) {
+            case BF16 -> {
+                byte[] a = pl[0];
+                int ao = po[0], as = ps[0];
+                for (int i = 0, j = p; i < count; i++, j += 2) {
+                    int sm = a[ao + (i & as)];
+                    SHORT_LE.set(out, j, (short) ((short) SHORT_LE.get(out, j) ^ 1 | sm << 8 & 0x8000 | sm & 0x7f));
+                }
+            }
+            case FP32 -> {
+                byte[] a0 = pl[0], a1 = pl[1], a2 = pl[2];
+                int o0 = po[0], o1 = po[1], o2 = po[2], s0 = ps[0], s1 = ps[1], s2 = ps[2];
+                for (int i = 0, j = p; i < count; i++, j += 4) {
+                    int top = a2[o2 + (i & s2)];
+                    int sm = (top & 0x80) << 24 | (top & 0x7f) << 16 | (a1[o1 + (i & s1)] & 0xff) << 8 | (a0[o0 + (i & s0)] & 0xff);
+                    INT_LE.set(out, j, (int) INT_LE.get(out, j) ^ 1 | sm);
+                }
+            }
+            default -> { // FP16
+                byte[] a0 = pl[0], a1 = pl[1];
+                int o0 = po[0], o1 = po[1], s0 = ps[0], s1 = ps[1];
+                int mb = fmt.mantissaBits();
+                int mmask = (1 << mb) - 1;
+                for (int i = 0, j = p; i < count; i++, j += 2) {
+                    int sm = (a1[o1 + (i & s1)] & 0xff) << 8 | (a0[o0 + (i & s0)] & 0xff);
+                    SHORT_LE.set(out, j, (short) ((short) SHORT_LE.get(out, j) ^ 1 | (sm >>> mb & 1) << 15 | sm & mmask));
+                }
+            }
+        }
     }
 
     private static CorruptDataException corrupt(String what, String expected, String actual) {

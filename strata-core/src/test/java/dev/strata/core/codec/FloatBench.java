@@ -30,7 +30,8 @@ import java.util.stream.Stream;
  * weights widened) it reports ratio = encoded / raw and encode / decode MB/s (10^6 raw bytes per
  * second of this thread's CPU time) for zstd-1, zstd-3, tuned zstd (level 1, min match 7), byte planes, FLOAT, and DELTA
  * (XOR, SUB, and encodeDelta's choice) against the previous checkpoint's slice of the same tensor.
- * Run: {@code java -cp <test-classpath> dev.strata.core.codec.FloatBench /tmp/fc-series}.
+ * Run: {@code java -cp <test-classpath> dev.strata.core.codec.FloatBench /tmp/fc-series}
+ * ({@code -Dcodecs=float,compress_float} runs only those codecs, {@code -Drounds=N} sets the rounds).
  */
 public final class FloatBench {
     private static final int SLICE = 1 << 20;
@@ -63,9 +64,14 @@ public final class FloatBench {
             String cls = k.startsWith("master.") ? "fp32_master" : k.startsWith("exp_avg_sq.") ? "exp_avg_sq" : k.startsWith("exp_avg.") ? "exp_avg" : "fp32_other";
             slice(classes, cls, e.getValue(), pOpt.get(k), FloatFormat.FP32);
         }
+        // -Dcodecs=float,delta_xor limits the run to those codecs; -Drounds=N (default 3) repeats it.
+        List<String> only = Arrays.stream(System.getProperty("codecs", "").split(",")).filter(x -> !x.isBlank()).toList();
+        int rounds = Integer.getInteger("rounds", 3);
         List<String> lines = new ArrayList<>();
-        for (int round = 0; round < 3; round++) { // rounds 0 and 1 warm up the JIT
-            lines.clear();
+        for (int round = 0; round < rounds; round++) { // rounds 0 and 1 warm up the JIT; later ones are all printed
+            if (round <= 2) {
+                lines.clear();
+            }
             for (var c : classes.entrySet()) {
                 FloatFormat fmt = c.getValue().getFirst().fmt();
                 Codec planes = fmt.width() == 2 ? Codec.BYTE_PLANES_2 : Codec.BYTE_PLANES_4;
@@ -85,6 +91,9 @@ public final class FloatBench {
                     });
                 }
                 for (var codec : codecs.entrySet()) {
+                    if (!only.isEmpty() && !only.contains(codec.getKey())) {
+                        continue;
+                    }
                     lines.add(run(c.getKey(), c.getValue(), codec.getKey(), codec.getValue()));
                 }
             }
