@@ -192,6 +192,9 @@ public final class Codecs {
             whole = h[0] < bestPlanes + WHOLE_MARGIN_BITS;
         }
         long limit = (long) Math.floor(n * (1.0 - MIN_SAVING));
+        // zstd-1 always runs once FLOAT is a candidate: FLOAT codes exponents order-0 and misses the
+        // repeats zstd finds, so on repetitive float-like data it can lose to it (cheap: ~1 ms/MiB).
+        whole |= planes2 || planes4;
         if (whole) {
             byte[] z = Zstd.compress(raw, FAST_ZSTD_LEVEL);
             if (z.length <= limit) {

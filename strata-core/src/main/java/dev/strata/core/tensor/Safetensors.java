@@ -57,7 +57,11 @@ final class Safetensors {
         }
         long dataStart = 8 + n;
         List<TensorInfo> tensors = new ArrayList<>();
-        try (InputStream in = ChannelReader.stream(ch, 8, n); JsonParser p = JSON.createParser(in)) {
+        // The header is UTF-8 (never sniffed: a hostile header could pass as UTF-32); invalid bytes are rejected.
+        try (InputStream in = ChannelReader.stream(ch, 8, n);
+             JsonParser p = JSON.createParser(new java.io.InputStreamReader(in, java.nio.charset.StandardCharsets.UTF_8.newDecoder()
+                     .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+                     .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)))) {
             expect(p.nextToken(), JsonToken.START_OBJECT);
             for (JsonToken t = p.nextToken(); t != JsonToken.END_OBJECT; t = p.nextToken()) {
                 expect(t, JsonToken.FIELD_NAME);
@@ -79,6 +83,8 @@ final class Safetensors {
             throw new InvalidInputException("safetensors: header over a limit: " + e.getOriginalMessage());
         } catch (com.fasterxml.jackson.core.JacksonException e) {
             throw new InvalidInputException("safetensors: malformed header: " + e.getOriginalMessage());
+        } catch (java.nio.charset.CharacterCodingException | java.io.CharConversionException e) {
+            throw new InvalidInputException("safetensors: header is not valid UTF-8");
         }
         return TensorLayout.of(FORMAT, size, dataStart, tensors);
     }
