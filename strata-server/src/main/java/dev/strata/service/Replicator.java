@@ -54,6 +54,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The watermark is keyed by the replica's server id (asked from the replica), not its URL: a
  * replica that moves keeps its place, a new server behind an old URL starts from the beginning.
+ *
+ * <p>The access state (users, groups, token hashes, per-repository rules) is sent whole by the same
+ * thread, {@code PUT /admin/replication/access}, at start, after an outage and after every change
+ * {@link #accessChanged} reports, ahead of the log entries still to send; its lag and errors are
+ * reported separately ({@code access_*} in the status).
  */
 public final class Replicator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Replicator.class);
@@ -267,7 +272,9 @@ public final class Replicator implements AutoCloseable {
             AccessState state = AccessStates.take(catalog);
             long seq = catalog.lastReplicationSeq(); // read after the state: every granted commit's entry is at or below it
             for (AccessState.RepoAccess r : state.repos()) {
-                ensureRepo(catalog.findRepo(r.repo()).orElseThrow(() -> new StrataException("repository " + r.repo() + " vanished")));
+                if (!reposOnReplica.contains(r.repo())) { // a repository without commits yet: its rules travel too
+                    ensureRepo(catalog.findRepo(r.repo()).orElseThrow(() -> new StrataException("repository " + r.repo() + " vanished")));
+                }
             }
             Instant now = clock.instant();
             JsonNode answer = client.put("/api/v1/admin/replication/access", AccessStates.toJson(state, catalog.serverId(), now));
