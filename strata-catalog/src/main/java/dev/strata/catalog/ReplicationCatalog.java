@@ -54,4 +54,23 @@ public interface ReplicationCatalog {
      * Idempotent: returns false, writing nothing, if the commit id already exists in the repository.
      */
     boolean importCommit(NewCommit commit);
+
+    /**
+     * Makes {@code state} this catalog's access state, in one transaction (a replica applying its
+     * primary's; docs/decisions/0013-replication.md, "Access state"). Everything the state names is
+     * authoritative: users and groups are created or updated by name, each named group's members
+     * become exactly those listed, tokens are created or updated by id, and each named
+     * repository's visibility, retention rules, roles, protections and grants become exactly
+     * those listed. What the state does not name is kept: this server's own users, groups and
+     * tokens (its bootstrap administrator, the token the primary replicates with) and the rules
+     * of repositories the state does not list. A token revoked here stays revoked (revocation is
+     * one-way everywhere). Repositories are matched by name and must all exist
+     * ({@link dev.strata.core.NotFoundException}); members, token owners and subjects must be
+     * users or groups of the state or of this catalog, and users and groups must keep sharing one
+     * namespace ({@link dev.strata.core.ConflictException}); on any failure nothing changes.
+     *
+     * @return the ids of grants left out because their commit is not (yet) in this catalog; sent
+     *         again once it is, they are stored
+     */
+    List<String> replaceAccessState(AccessState state);
 }

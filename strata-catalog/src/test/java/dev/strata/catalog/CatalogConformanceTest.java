@@ -1056,4 +1056,127 @@ public abstract class CatalogConformanceTest {
         assertEquals(List.of(), scannedSeqs(n + 1));
         assertEquals(n, catalog.lastAudit().orElseThrow().seq());
     }
+
+    // ---- replicated access state
+
+    /** The primary's access state, keyed by names: applied whole, local things kept, grants of absent commits deferred. */
+    @Test
+    void replaceAccessStateAppliesTheNamedStateInOneTransaction() {
+        repo("lab/local-only"); // repository ids differ from the primary's: everything is matched by name
+        long a = repo("lab/a");
+        long b = repo("lab/b");
+        String headA = publish(a, "main");
+        String missing = newCommitId();
+        // This server's own things: its bootstrap admin with the token the primary replicates with, a local group.
+        catalog.createUser("admin", true);
+        catalog.createToken(new TokenRecord("replica0000000001", "admin", "replication", TokenScope.ADMIN, List.of(),
+                hash("replica").toBytes(), T0, null, null));
+        catalog.createGroup("local");
+        catalog.createUser("zed", false);
+        catalog.addGroupMember("local", "zed");
+        // Rules the primary no longer has: replaced.
+        catalog.createUser("alice", false);
+        catalog.setRole(a, SubjectKind.USER, "alice", RepoRole.ADMIN);
+        catalog.setRole(a, SubjectKind.USER, "zed", RepoRole.WRITER);
+        catalog.putProtection(new Protection(a, "old/*", List.of()));
+        catalog.setRetention(a, "old", 3);
+        long localOnly = catalog.findRepo("lab/local-only").orElseThrow().id();
+        catalog.setRole(localOnly, SubjectKind.USER, "zed", RepoRole.READER);
+        catalog.createToken(new TokenRecord("revokedhere00001", "alice", "", TokenScope.READ, List.of(), hash("r").toBytes(),
+                T0, null, null));
+        catalog.revokeToken("revokedhere00001", T0.plusSeconds(1));
+
+        byte[] aliceHash = hash("alice token").toBytes();
+        AccessState state = new AccessState(
+                List.of(new AccessState.User("admin", true, false, T0), new AccessState.User("alice", false, false, T0.plusSeconds(2)),
+                        new AccessState.User("bob", false, true, T0.plusSeconds(3))),
+                List.of(new AccessState.Group("ml", T0.plusSeconds(4), List.of("alice", "bob"))),
+                List.of(new TokenRecord("alice00000000001", "alice", "laptop", TokenScope.WRITE, List.of("lab/a"), aliceHash,
+                                T0.plusSeconds(5), T0.plusSeconds(86_400), null),
+                        new TokenRecord("revokedhere00001", "alice", "", TokenScope.READ, List.of(), hash("r").toBytes(), T0, null, null)),
+                List.of(new AccessState.RepoAccess("lab/a", Visibility.INTERNAL, Map.of("main", 5),
+                                List.of(new AccessState.Role(SubjectKind.GROUP, "ml", RepoRole.READER),
+                                        new AccessState.Role(SubjectKind.USER, "alice", RepoRole.WRITER)),
+                                List.of(new AccessState.ProtectionRule("main", List.of("user:alice"))),
+                                List.of(new AccessState.Grant("g0000000000000001", null, headA, SubjectKind.USER, "bob", "alice",
+                                                T0.plusSeconds(6), null, null),
+                                        new AccessState.Grant("g0000000000000002", "v9", missing, SubjectKind.GROUP, "ml", "alice",
+                                                T0.plusSeconds(7), null, null))),
+                        new AccessState.RepoAccess("lab/b", Visibility.PUBLIC, Map.of(), List.of(), List.of(), List.of())));
+
+        assertEquals(List.of("g0000000000000002"), catalog.replaceAccessState(state), "its commit is not here yet");
+
+        assertEquals(List.of("admin", "alice", "bob", "zed"), catalog.listUsers().stream().map(UserRecord::name).toList());
+        UserRecord bob = catalog.findUser("bob").orElseThrow();
+        assertTrue(bob.disabled());
+        assertEquals(T0.plusSeconds(3), bob.createdAt());
+        assertEquals(Map.of("ml", Set.of("alice", "bob"), "local", Set.of("zed")), catalog.groupMembers());
+        List<TokenRecord> tokens = catalog.listTokens();
+        assertEquals(3, tokens.size(), "the replica's own token is kept");
+        assertToken(state.tokens().getFirst(), tokenById(tokens, "alice00000000001"));
+        assertEquals(T0.plusSeconds(1), tokenById(tokens, "revokedhere00001").revokedAt(), "a revocation here stands");
+        assertEquals("admin", tokenById(tokens, "replica0000000001").user());
+        assertEquals(Visibility.INTERNAL, catalog.findRepo("lab/a").orElseThrow().visibility());
+        assertEquals(Visibility.PUBLIC, catalog.findRepo("lab/b").orElseThrow().visibility());
+        assertEquals(Map.of("main", 5), catalog.retentionRules(a));
+        assertEquals(List.of(new RoleBinding(localOnly, SubjectKind.USER, "zed", RepoRole.READER),
+                new RoleBinding(a, SubjectKind.GROUP, "ml", RepoRole.READER), new RoleBinding(a, SubjectKind.USER, "alice", RepoRole.WRITER)),
+                catalog.listRoles(), "lab/local-only is not named: its role is kept");
+        assertEquals(List.of(new Protection(a, "main", List.of("user:alice"))), catalog.listProtections());
+        assertEquals(List.of("g0000000000000001"), catalog.listGrants().stream().map(GrantRecord::id).toList());
+        GrantRecord g = catalog.listGrants().getFirst();
+        assertEquals(a, g.repoId());
+        assertEquals(headA, g.commitId());
+        assertEquals("bob", g.subject());
+
+        // Applying it again changes nothing; once the commit is here the deferred grant is stored.
+        assertEquals(List.of("g0000000000000002"), catalog.replaceAccessState(state));
+        assertEquals(3, catalog.listTokens().size());
+        NewCommit arrived = new NewCommit(new CommitRecord(missing, a, List.of(headA), "alice", "later", T0.plusSeconds(100),
+                null, Map.of(), null, false), files("g", 1), List.of());
+        catalog.importCommit(arrived);
+        assertEquals(List.of(), catalog.replaceAccessState(state));
+        assertEquals(List.of("g0000000000000001", "g0000000000000002"), catalog.listGrants().stream().map(GrantRecord::id).toList());
+        assertEquals("v9", catalog.listGrants().get(1).ref());
+    }
+
+    @Test
+    void replaceAccessStateChangesNothingWhenAnyPartIsRefused() {
+        long a = repo("lab/a");
+        catalog.createUser("admin", true);
+        catalog.createGroup("ops");
+        catalog.setRole(a, SubjectKind.USER, "admin", RepoRole.ADMIN);
+        List<UserRecord> users = catalog.listUsers();
+        List<RoleBinding> roles = catalog.listRoles();
+        AccessState.RepoAccess plain = new AccessState.RepoAccess("lab/a", Visibility.PUBLIC, Map.of(), List.of(), List.of(), List.of());
+        AccessState.User carol = new AccessState.User("carol", false, false, T0);
+
+        // A repository this server lacks, named after valid changes: nothing is kept.
+        assertThrows(NotFoundException.class, () -> catalog.replaceAccessState(new AccessState(List.of(carol), List.of(), List.of(),
+                List.of(plain, new AccessState.RepoAccess("lab/ghost", Visibility.PUBLIC, Map.of(), List.of(), List.of(), List.of())))));
+        // A user named like a group of this server (one namespace).
+        assertThrows(ConflictException.class, () -> catalog.replaceAccessState(new AccessState(
+                List.of(carol, new AccessState.User("ops", false, false, T0)), List.of(), List.of(), List.of(plain))));
+        // A member, token owner or role subject that exists nowhere.
+        assertThrows(NotFoundException.class, () -> catalog.replaceAccessState(new AccessState(List.of(carol),
+                List.of(new AccessState.Group("ml", T0, List.of("nobody"))), List.of(), List.of(plain))));
+        assertThrows(NotFoundException.class, () -> catalog.replaceAccessState(new AccessState(List.of(carol), List.of(),
+                List.of(new TokenRecord("t000000000000001", "nobody", "", TokenScope.READ, List.of(), hash("t").toBytes(), T0, null, null)),
+                List.of(plain))));
+        assertThrows(NotFoundException.class, () -> catalog.replaceAccessState(new AccessState(List.of(carol), List.of(), List.of(),
+                List.of(new AccessState.RepoAccess("lab/a", Visibility.PUBLIC, Map.of(),
+                        List.of(new AccessState.Role(SubjectKind.GROUP, "nobody", RepoRole.READER)), List.of(), List.of())))));
+        // A token hash that is not 32 bytes, a retention count below 1: refused before the catalog is touched.
+        assertThrows(InvalidInputException.class, () -> catalog.replaceAccessState(new AccessState(List.of(carol), List.of(),
+                List.of(new TokenRecord("t000000000000001", "carol", "", TokenScope.READ, List.of(), new byte[31], T0, null, null)),
+                List.of(plain))));
+        assertThrows(InvalidInputException.class, () -> catalog.replaceAccessState(new AccessState(List.of(carol), List.of(), List.of(),
+                List.of(new AccessState.RepoAccess("lab/a", Visibility.PUBLIC, Map.of("main", 0), List.of(), List.of(), List.of())))));
+
+        assertEquals(users, catalog.listUsers());
+        assertEquals(Map.of("ops", Set.of()), catalog.groupMembers());
+        assertEquals(List.of(), catalog.listTokens());
+        assertEquals(roles, catalog.listRoles());
+        assertEquals(Visibility.PRIVATE, catalog.findRepo("lab/a").orElseThrow().visibility());
+    }
 }

@@ -8,12 +8,13 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "replication", mixinStandardHelpOptions = true,
         description = {"Replication of this server to its replica (serve --replica-url): every commit and ref move is",
-                "streamed asynchronously, in order, from a persistent log. Server administrators only."},
+                "streamed asynchronously, in order, from a persistent log, and the access state (users, groups,",
+                "token hashes, repository rules) whenever it changes. Server administrators only."},
         subcommands = {ReplicationCommand.Status.class})
 final class ReplicationCommand {
     @Command(name = "status", mixinStandardHelpOptions = true,
             description = {"Where replication stands: log entries not yet on the replica (lag), the age of the oldest,",
-                    "the last success and the last error."})
+                    "the last success and the last error; whether the access state is on the replica, and its error."})
     static final class Status implements Runnable {
         @Spec CommandSpec spec;
         @Mixin Cli.ServerOptions server = new Cli.ServerOptions();
@@ -39,6 +40,15 @@ final class ReplicationCommand {
             }
             if (!s.path("last_error").isNull()) {
                 out.println("last error (" + s.path("last_error_at").asText() + "): " + s.path("last_error").asText());
+            }
+            if (s.path("access_pending").asBoolean()) {
+                out.println("access state: changes not yet on the replica since " + s.path("access_pending_since").asText("?")
+                        + (s.path("access_synced_at").isNull() ? "" : " (last sent " + s.path("access_synced_at").asText() + ")"));
+            } else if (!s.path("access_synced_at").isNull()) {
+                out.println("access state: up to date (sent " + s.path("access_synced_at").asText() + ")");
+            }
+            if (!s.path("access_error").isNull()) {
+                out.println("access error (" + s.path("access_error_at").asText() + "): " + s.path("access_error").asText());
             }
         }
     }

@@ -478,11 +478,11 @@ public final class ApiServer implements AutoCloseable {
             }
             RepoRecord repo = repo(ctx);
             String branch = Names.ref(ctx.pathParam("branch"));
-            strata.repos().catalog().setRetention(repo.id(), branch, keep.asInt());
+            strata.access().setRetention(repo, branch, keep.asInt());
             ctx.json(JsonViews.MAPPER.createObjectNode().put("branch", branch).put("keep_last", keep.asInt()));
         });
         route(HandlerType.DELETE, REPO + "/retention/<branch>", "retention.clear", Need.REPO_ADMIN, ctx -> {
-            strata.repos().catalog().setRetention(repo(ctx).id(), Names.ref(ctx.pathParam("branch")), null);
+            strata.access().setRetention(repo(ctx), Names.ref(ctx.pathParam("branch")), null);
             ctx.status(204);
         });
         route(HandlerType.GET, REPO + "/retention", "retention.read", Need.REPO_READ, ctx -> {

@@ -11,6 +11,8 @@ import dev.strata.catalog.RepoRecord;
 import dev.strata.core.ContentHash;
 import dev.strata.core.InvalidInputException;
 import dev.strata.core.Names;
+import dev.strata.catalog.AccessState;
+import dev.strata.service.AccessStates;
 import dev.strata.service.ReplicaWrites;
 import dev.strata.service.Replicator;
 import io.javalin.http.Context;
@@ -46,6 +48,8 @@ final class ReplicationRoutes {
                 ctx -> ctx.json(status()));
         api.route(HandlerType.POST, REPO + "/replicated-commits", "replication.commit", ApiServer.Need.SERVER_ADMIN, this::commit);
         api.route(HandlerType.PUT, REPO + "/replicated-refs/<ref>", "replication.ref", ApiServer.Need.SERVER_ADMIN, this::ref);
+        api.route(HandlerType.PUT, ApiServer.PREFIX + "/admin/replication/access", "replication.access", ApiServer.Need.SERVER_ADMIN,
+                this::access);
     }
 
     private ObjectNode status() {
@@ -56,9 +60,11 @@ final class ReplicationRoutes {
             n.putNull("replica_url");
             n.putNull("replica_id");
             n.put("last_seq", strata.repos().catalog().lastReplicationSeq());
-            for (String k : List.of("replicated_seq", "lag_entries", "lag_seconds", "last_error", "last_error_at", "last_success_at")) {
+            for (String k : List.of("replicated_seq", "lag_entries", "lag_seconds", "last_error", "last_error_at", "last_success_at",
+                    "access_synced_at", "access_pending", "access_pending_since", "access_error", "access_error_at")) {
                 n.putNull(k);
             }
+            n.put("access_applied_at", instant(strata.replicaWrites().accessAppliedAt()));
             return n;
         }
         Replicator.Status s = r.status();
@@ -67,8 +73,36 @@ final class ReplicationRoutes {
                 .put("last_error", s.lastError())
                 .put("last_error_at", s.lastErrorAt() == null ? null : s.lastErrorAt().toString())
                 .put("last_success_at", s.lastSuccessAt() == null ? null : s.lastSuccessAt().toString())
-                .put("entries_applied", s.entriesApplied()).put("chunks_sent", s.chunksSent()).put("bytes_sent", s.bytesSent());
+                .put("entries_applied", s.entriesApplied()).put("chunks_sent", s.chunksSent()).put("bytes_sent", s.bytesSent())
+                .put("access_synced_at", instant(s.accessSyncedAt())).put("access_pending", s.accessPending())
+                .put("access_pending_since", instant(s.accessPendingSince())).put("access_error", s.accessError())
+                .put("access_error_at", instant(s.accessErrorAt()))
+                .put("access_applied_at", instant(strata.replicaWrites().accessAppliedAt()));
         return n;
+    }
+
+    private static String instant(Instant t) {
+        return t == null ? null : t.toString();
+    }
+
+    /**
+     * {@code PUT /admin/replication/access}: a primary's whole access state, checked field by field
+     * before anything changes, then applied in one catalog transaction. The audit record names the
+     * counts, never a token hash.
+     */
+    private void access(Context ctx) throws java.io.IOException {
+        JsonNode body = ApiServer.jsonBody(ctx, AccessStates.MAX_BYTES);
+        AccessState state = AccessStates.parse(body);
+        String source = JsonViews.text(body, "source_server_id");
+        String from = source != null && source.matches("[0-9a-f]{1,64}") ? " from server " + source : "";
+        ctx.attribute(ApiServer.AUDIT_DETAIL, "access state" + from + ": " + state.users().size() + " users, " + state.groups().size()
+                + " groups, " + state.tokens().size() + " tokens, " + state.repos().size() + " repositories");
+        ReplicaWrites.AccessApplied a = strata.replicaWrites().applyAccess(state);
+        ObjectNode n = JsonViews.MAPPER.createObjectNode().put("users", a.users()).put("groups", a.groups()).put("tokens", a.tokens())
+                .put("repositories", a.repositories());
+        ArrayNode deferred = n.putArray("deferred_grants");
+        a.deferredGrants().forEach(deferred::add);
+        ctx.json(n);
     }
 
     private RepoRecord repo(Context ctx) {

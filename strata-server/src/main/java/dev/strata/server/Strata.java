@@ -72,7 +72,7 @@ public final class Strata implements AutoCloseable {
         this.compactor = new Compactor(store, uploads, catalog, deltaMaxDepth);
         this.access = new AccessControl(repos, clock, authFailureLimit, java.time.Duration.ofMinutes(1));
         this.audit = new AuditLog(catalog, dataDir == null ? null : dataDir.resolve("audit.head"), clock);
-        this.replicaWrites = new ReplicaWrites(repos, store, uploads);
+        this.replicaWrites = new ReplicaWrites(repos, store, uploads, access);
         this.scrubber = new Scrubber(store, uploads, dataDir == null ? null : dataDir.resolve("scrub.json"));
         this.fsck = new Fsck(catalog, store, uploads);
     }
@@ -96,6 +96,7 @@ public final class Strata implements AutoCloseable {
             throw new IllegalStateException("a replica is already configured");
         }
         replicator = new Replicator(catalog, store, url, tokenFile, Clock.systemUTC());
+        access.onChange(replicator::accessChanged);
     }
 
     public AccessControl access() {

@@ -47,7 +47,8 @@ import java.util.regex.Pattern;
  * tables are small and read on every request, so they live in an immutable in-memory snapshot
  * that every change made through this class replaces at once: a revoked token or role stops
  * working for the very next request, uploads in progress included. (One server per catalog;
- * changes made behind its back are seen after a restart.)
+ * changes made behind its back are seen after a restart.) Every change is reported to the
+ * {@link #onChange} listener, through which a primary replicates its access state.
  *
  * <p>Tokens look like {@code strata_<16 hex id>_<43 base64url secret>}: 256 random bits. Only
  * SHA-256 of the whole token is stored; it is compared in constant time.
@@ -67,6 +68,7 @@ public final class AccessControl {
     private final SecureRandom random = new SecureRandom();
     private final AuthFailures failures;
     private volatile Snapshot snap;
+    private volatile Runnable changeListener;
 
     /** The access tables as of the last change. */
     private record Snapshot(Map<String, UserRecord> users, Set<String> groups, Map<String, Set<String>> groupsOf,
@@ -103,6 +105,23 @@ public final class AccessControl {
         Map<Long, List<GrantRecord>> grants = new HashMap<>();
         catalog.listGrants().forEach(g -> grants.computeIfAbsent(g.repoId(), k -> new ArrayList<>()).add(g));
         snap = new Snapshot(users, groups, groupsOf, tokens, roles, protections, grants);
+        changed();
+    }
+
+    /**
+     * Calls {@code listener} after every change of the access state made through this class
+     * (the snapshot's replacement, repository visibility, retention rules), once it is in the
+     * catalog: the replicator sends the new state to the replica. One listener; null removes it.
+     */
+    public void onChange(Runnable listener) {
+        changeListener = listener;
+    }
+
+    private void changed() {
+        Runnable l = changeListener;
+        if (l != null) {
+            l.run();
+        }
     }
 
     private static String subjectKey(SubjectKind kind, String name) {
@@ -496,6 +515,13 @@ public final class AccessControl {
 
     public void setVisibility(RepoRecord repo, Visibility v) {
         catalog.setVisibility(repo.id(), v);
+        changed();
+    }
+
+    /** Keep the last {@code keepLast} commits of {@code branch} (plus tagged ones); null removes the rule. */
+    public void setRetention(RepoRecord repo, String branch, Integer keepLast) {
+        catalog.setRetention(repo.id(), branch, keepLast);
+        changed();
     }
 
     public List<RoleBinding> roles(RepoRecord repo) {
@@ -521,11 +547,7 @@ public final class AccessControl {
     }
 
     public Protection protect(RepoRecord repo, String pattern, List<String> allow) {
-        if (pattern == null || pattern.isEmpty() || pattern.length() > Names.MAX_REF
-                || !pattern.matches("[A-Za-z0-9._/*-]+") || pattern.contains("..")) {
-            throw new InvalidInputException("invalid branch pattern " + Names.quote(String.valueOf(pattern))
-                    + ": letters, digits, '.', '_', '-', '/' and '*' (one segment) or '**' (any)");
-        }
+        checkPattern(pattern);
         if (allow.size() > MAX_ALLOW) {
             throw new InvalidInputException("at most " + MAX_ALLOW + " allowed pushers");
         }
@@ -539,6 +561,16 @@ public final class AccessControl {
         catalog.putProtection(prot);
         reload();
         return prot;
+    }
+
+    /** A protected branch pattern's syntax; returns it unchanged. */
+    static String checkPattern(String pattern) {
+        if (pattern == null || pattern.isEmpty() || pattern.length() > Names.MAX_REF
+                || !pattern.matches("[A-Za-z0-9._/*-]+") || pattern.contains("..")) {
+            throw new InvalidInputException("invalid branch pattern " + Names.quote(String.valueOf(pattern))
+                    + ": letters, digits, '.', '_', '-', '/' and '*' (one segment) or '**' (any)");
+        }
+        return pattern;
     }
 
     public void unprotect(RepoRecord repo, String pattern) {

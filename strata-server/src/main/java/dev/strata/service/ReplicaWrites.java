@@ -1,5 +1,6 @@
 package dev.strata.service;
 
+import dev.strata.catalog.AccessState;
 import dev.strata.catalog.Catalog;
 import dev.strata.catalog.CommitRecord;
 import dev.strata.catalog.FileEntry;
@@ -16,6 +17,7 @@ import dev.strata.core.FileManifest;
 import dev.strata.core.InvalidInputException;
 import dev.strata.core.Names;
 import dev.strata.core.store.ChunkStore;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
@@ -40,12 +42,36 @@ public final class ReplicaWrites {
     private final Catalog catalog;
     private final ChunkStore store;
     private final Uploads uploads;
+    private final AccessControl access;
+    private volatile Instant accessAppliedAt;
 
-    public ReplicaWrites(Repositories repos, ChunkStore store, Uploads uploads) {
+    public ReplicaWrites(Repositories repos, ChunkStore store, Uploads uploads, AccessControl access) {
         this.repos = repos;
         this.catalog = repos.catalog();
         this.store = store;
         this.uploads = uploads;
+        this.access = access;
+    }
+
+    /** What applying an access state did: grants left out until their commit arrives. */
+    public record AccessApplied(int users, int groups, int tokens, int repositories, List<String> deferredGrants) {}
+
+    /**
+     * Makes a primary's access state this server's ({@link Catalog#replaceAccessState}: one
+     * transaction, names authoritative, this server's own users, groups and tokens kept), then
+     * replaces the in-memory snapshot, so a token revoked on the primary fails here from the next
+     * request on. {@code state} has been checked field by field ({@link AccessStates#parse}).
+     */
+    public AccessApplied applyAccess(AccessState state) {
+        List<String> deferred = catalog.replaceAccessState(state);
+        access.reload();
+        accessAppliedAt = Instant.now();
+        return new AccessApplied(state.users().size(), state.groups().size(), state.tokens().size(), state.repos().size(), deferred);
+    }
+
+    /** When a primary's access state was last applied here (since this server started), or null. */
+    public Instant accessAppliedAt() {
+        return accessAppliedAt;
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.strata.service;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.strata.catalog.AccessState;
 import dev.strata.catalog.Catalog;
 import dev.strata.catalog.CommitRecord;
 import dev.strata.catalog.FileEntry;
@@ -53,6 +54,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The watermark is keyed by the replica's server id (asked from the replica), not its URL: a
  * replica that moves keeps its place, a new server behind an old URL starts from the beginning.
+ *
+ * <p>The access state (users, groups, token hashes, per-repository rules) is sent whole by the same
+ * thread, {@code PUT /admin/replication/access}, at start, after an outage and after every change
+ * {@link #accessChanged} reports, ahead of the log entries still to send; its lag and errors are
+ * reported separately ({@code access_*} in the status).
  */
 public final class Replicator implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Replicator.class);
@@ -90,6 +96,20 @@ public final class Replicator implements AutoCloseable {
     private volatile boolean closed;
     private volatile Thread thread;
 
+    // ---- the access state (users, groups, tokens, per-repository rules): sent whole, whenever it changes
+    /** Access changes seen; starts at 1 so the state at start counts as one not yet sent. */
+    private final AtomicLong accessChanges = new AtomicLong(1);
+    /** The change count the replica holds (0: nothing since start or the last outage). Replication thread only. */
+    private volatile long accessSent;
+    /** After a send that left grants out (their commits not yet there): send again once the watermark reaches this seq; -1: no need. */
+    private volatile long accessResendAtSeq = -1;
+    private long accessNextTryNanos;
+    private int accessFailures;
+    private volatile Instant accessSyncedAt;
+    private volatile Instant accessPendingSince;
+    private volatile String accessError;
+    private volatile Instant accessErrorAt;
+
     /**
      * @param url       the replica's base URL ({@code http://host:port})
      * @param tokenFile a file whose first line is an admin token of the replica; read at every
@@ -103,6 +123,19 @@ public final class Replicator implements AutoCloseable {
         this.client = new ReplicaClient(url, this::token);
         this.url = client.baseUrl();
         readToken(tokenFile); // fail at start, not in the background, if the file is unusable
+        this.accessPendingSince = clock.instant();
+    }
+
+    /**
+     * The access state changed (AccessControl's listener): the whole state is sent to the
+     * replica at the next opportunity. Cheap; never blocks the caller.
+     */
+    public void accessChanged() {
+        accessChanges.incrementAndGet();
+        if (accessPendingSince == null) {
+            accessPendingSince = clock.instant();
+        }
+        wake();
     }
 
     /** Starts the background thread. */
@@ -130,7 +163,9 @@ public final class Replicator implements AutoCloseable {
      */
     public record Status(String replicaUrl, String replicaId, long lastSeq, long replicatedSeq, long lagEntries,
                          double lagSeconds, String lastError, Instant lastErrorAt, Instant lastSuccessAt,
-                         long entriesApplied, long chunksSent, long bytesSent) {}
+                         long entriesApplied, long chunksSent, long bytesSent,
+                         Instant accessSyncedAt, boolean accessPending, Instant accessPendingSince, String accessError,
+                         Instant accessErrorAt) {}
 
     public Status status() {
         String id = replicaId;
@@ -140,8 +175,10 @@ public final class Replicator implements AutoCloseable {
         String knownId = id != null ? id : progress.map(ReplicaProgress::replicaId).orElse(null);
         List<ReplicationEntry> oldest = catalog.replicationLog(replicated, 1);
         double lag = oldest.isEmpty() ? 0 : Math.max(0, Duration.between(oldest.getFirst().at(), clock.instant()).toMillis() / 1000.0);
+        boolean accessPending = accessChanges.get() != accessSent || accessResendAtSeq >= 0;
         return new Status(url, knownId, catalog.lastReplicationSeq(), replicated, catalog.countReplicationLog(replicated), lag,
-                lastError, lastErrorAt, lastSuccessAt, entriesApplied.get(), chunksSent.get(), bytesSent.get());
+                lastError, lastErrorAt, lastSuccessAt, entriesApplied.get(), chunksSent.get(), bytesSent.get(),
+                accessSyncedAt, accessPending, accessPending ? accessPendingSince : null, accessError, accessErrorAt);
     }
 
     private void loop() {
@@ -160,6 +197,11 @@ public final class Replicator implements AutoCloseable {
                 lastErrorAt = clock.instant();
                 replicaId = null; // ask again: the replica may have been replaced
                 reposOnReplica.clear();
+                accessSent = 0; // after an outage the replica may be another server, or restored from a backup: send the access state again
+                accessNextTryNanos = 0;
+                if (accessPendingSince == null) {
+                    accessPendingSince = clock.instant();
+                }
                 long backoff = Math.min(MAX_BACKOFF.toMillis(), MIN_BACKOFF.toMillis() << Math.min(n - 1, 20));
                 backoff = backoff / 2 + ThreadLocalRandom.current().nextLong(backoff / 2 + 1);
                 if (n == 1 || n % 10 == 0) {
@@ -191,6 +233,7 @@ public final class Replicator implements AutoCloseable {
         long watermark = catalog.replicaProgress(id).map(ReplicaProgress::replicatedSeq).orElse(0L);
         int applied = 0;
         while (!closed) {
+            syncAccess(watermark); // first, and between batches: a revocation must not wait for a long backlog of commits
             List<ReplicationEntry> entries = catalog.replicationLog(watermark, ENTRIES_PER_READ);
             if (entries.isEmpty()) {
                 return applied;
@@ -211,6 +254,56 @@ public final class Replicator implements AutoCloseable {
             }
         }
         return applied;
+    }
+
+    /**
+     * Sends the whole access state if it changed since the replica last got it, or if grants were
+     * left out then and the log has since delivered their commits (docs/decisions/0013-replication.md,
+     * "Access state"). Failures are recorded in {@code access_error} and retried with backoff;
+     * they do not stop the log, which has its own errors.
+     */
+    private void syncAccess(long watermark) {
+        long change = accessChanges.get();
+        boolean due = change != accessSent || (accessResendAtSeq >= 0 && watermark >= accessResendAtSeq);
+        if (!due || System.nanoTime() - accessNextTryNanos < 0) {
+            return;
+        }
+        try {
+            AccessState state = AccessStates.take(catalog);
+            long seq = catalog.lastReplicationSeq(); // read after the state: every granted commit's entry is at or below it
+            for (AccessState.RepoAccess r : state.repos()) {
+                if (!reposOnReplica.contains(r.repo())) { // a repository without commits yet: its rules travel too
+                    ensureRepo(catalog.findRepo(r.repo()).orElseThrow(() -> new StrataException("repository " + r.repo() + " vanished")));
+                }
+            }
+            Instant now = clock.instant();
+            JsonNode answer = client.put("/api/v1/admin/replication/access", AccessStates.toJson(state, catalog.serverId(), now));
+            int deferred = answer.path("deferred_grants").size();
+            accessSent = change;
+            accessSyncedAt = now;
+            accessFailures = 0;
+            accessNextTryNanos = 0;
+            if (deferred > 0 && watermark < seq) {
+                accessResendAtSeq = seq; // their commits are still on their way
+                accessError = null;
+            } else {
+                accessResendAtSeq = -1;
+                accessError = deferred == 0 ? null : deferred + " grant(s) name commits the replica lacks although the log says they were sent";
+                accessErrorAt = deferred == 0 ? accessErrorAt : now;
+            }
+            if (accessChanges.get() == change && accessResendAtSeq < 0) {
+                accessPendingSince = null;
+            }
+        } catch (RuntimeException e) {
+            int n = ++accessFailures;
+            accessError = e.getMessage() == null ? e.toString() : e.getMessage();
+            accessErrorAt = clock.instant();
+            long backoff = Math.min(MAX_BACKOFF.toMillis(), MIN_BACKOFF.toMillis() << Math.min(n - 1, 20));
+            accessNextTryNanos = System.nanoTime() + backoff * 1_000_000L;
+            if (n == 1 || n % 10 == 0) {
+                LOG.warn("sending the access state to {} failed (attempt {}), retrying in {} ms: {}", url, n, backoff, accessError);
+            }
+        }
     }
 
     private String replicaId() {

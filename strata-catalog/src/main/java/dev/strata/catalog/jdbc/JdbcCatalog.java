@@ -3,6 +3,7 @@ package dev.strata.catalog.jdbc;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.catalog.AccessState;
 import dev.strata.catalog.AuditQuery;
 import dev.strata.catalog.AuditRecord;
 import dev.strata.catalog.Catalog;
@@ -817,6 +818,122 @@ public final class JdbcCatalog implements Catalog, dev.strata.catalog.CatalogBac
             insertChildren(c, seq, commit);
             appendLog(c, r.repoId(), ReplicationEntry.Kind.COMMIT, null, null, null, r.id());
             return true;
+        });
+    }
+
+    @Override
+    public List<String> replaceAccessState(AccessState state) {
+        Objects.requireNonNull(state, "state");
+        for (AccessState.User u : state.users()) {
+            requireName(u.name(), "user name");
+        }
+        for (AccessState.Group g : state.groups()) {
+            requireName(g.name(), "group name");
+        }
+        for (TokenRecord t : state.tokens()) {
+            requireName(t.id(), "token id");
+            requireFields("token " + Names.quote(t.id()), t.user(), t.label(), t.scope(), t.createdAt());
+            requireHash(t.secretHash(), "secret hash of token " + Names.quote(t.id()));
+        }
+        for (AccessState.RepoAccess r : state.repos()) {
+            r.retention().forEach((branch, keep) -> {
+                Names.ref(branch);
+                if (keep == null || keep < 1) {
+                    throw new InvalidInputException("keep-last of " + Names.quote(branch) + " in " + r.repo() + " must be at least 1");
+                }
+            });
+            r.protections().forEach(p -> requireName(p.pattern(), "protected branch pattern"));
+            for (AccessState.Grant g : r.grants()) {
+                requireName(g.id(), "grant id");
+                commitId(g.commitId(), "granted commit");
+            }
+        }
+        return write("replace the access state", c -> {
+            Map<String, Long> repoIds = new LinkedHashMap<>();
+            for (AccessState.RepoAccess r : state.repos()) {
+                long id = idByName(c, "SELECT id FROM repos WHERE name = ?", r.repo(), "repository");
+                if (repoIds.put(r.repo(), id) != null) {
+                    throw new InvalidInputException("repository " + Names.quote(r.repo()) + " is listed twice");
+                }
+            }
+            String lock = db.dialect().subjectNamespaceLock();
+            if (lock != null) {
+                try (Statement st = c.createStatement()) {
+                    st.execute(lock);
+                }
+            }
+            try (PreparedStatement upd = c.prepareStatement("UPDATE users SET admin = ?, disabled = ?, created_at = ? WHERE name = ?");
+                 PreparedStatement ins = c.prepareStatement("INSERT INTO users (name, admin, disabled, created_at) VALUES (?, ?, ?, ?)")) {
+                for (AccessState.User u : state.users()) {
+                    bind(upd, u.admin(), u.disabled(), Timestamps.toNanos(u.createdAt()), u.name());
+                    if (upd.executeUpdate() == 0) {
+                        bind(ins, u.name(), u.admin(), u.disabled(), Timestamps.toNanos(u.createdAt()));
+                        ins.executeUpdate();
+                    }
+                }
+            }
+            for (AccessState.Group g : state.groups()) {
+                if (update(c, "UPDATE user_groups SET created_at = ? WHERE name = ?", Timestamps.toNanos(g.createdAt()), g.name()) == 0) {
+                    update(c, "INSERT INTO user_groups (name, created_at) VALUES (?, ?)", g.name(), Timestamps.toNanos(g.createdAt()));
+                }
+                long groupId = groupId(c, g.name());
+                update(c, "DELETE FROM group_members WHERE group_id = ?", groupId);
+                for (String member : new LinkedHashSet<>(g.members())) {
+                    update(c, "INSERT INTO group_members (group_id, user_id) VALUES (?, ?)", groupId, userId(c, member));
+                }
+            }
+            try (PreparedStatement ps = c.prepareStatement("SELECT u.name FROM users u JOIN user_groups g ON g.name = u.name");
+                 ResultSet rs = ps.executeQuery()) {
+                if (rs.next()) {
+                    throw new ConflictException("both a user and a group are named " + Names.quote(rs.getString(1))
+                            + " (users and groups share one namespace)");
+                }
+            }
+            try (PreparedStatement upd = c.prepareStatement("UPDATE tokens SET user_id = ?, label = ?, scope = ?, repos = ?,"
+                    + " secret_hash = ?, created_at = ?, expires_at = ?, revoked_at = COALESCE(revoked_at, ?) WHERE id = ?");
+                 PreparedStatement ins = c.prepareStatement("INSERT INTO tokens (user_id, label, scope, repos, secret_hash,"
+                         + " created_at, expires_at, revoked_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+                for (TokenRecord t : state.tokens()) {
+                    Object[] values = {userId(c, t.user()), t.label(), t.scope().name(), toJson(t.repos()), t.secretHash(),
+                            Timestamps.toNanos(t.createdAt()), nanosOrNull(t.expiresAt()), nanosOrNull(t.revokedAt()), t.id()};
+                    bind(upd, values);
+                    if (upd.executeUpdate() == 0) {
+                        bind(ins, values);
+                        ins.executeUpdate();
+                    }
+                }
+            }
+            List<String> deferred = new ArrayList<>();
+            for (AccessState.RepoAccess r : state.repos()) {
+                long repoId = repoIds.get(r.repo());
+                update(c, "UPDATE repos SET visibility = ? WHERE id = ?", r.visibility().name(), repoId);
+                for (String table : List.of("retention", "repo_roles", "protections", "grants")) {
+                    update(c, "DELETE FROM " + table + " WHERE repo_id = ?", repoId);
+                }
+                for (Map.Entry<String, Integer> e : new TreeMap<>(r.retention()).entrySet()) {
+                    update(c, "INSERT INTO retention (repo_id, branch, keep_last) VALUES (?, ?, ?)", repoId, e.getKey(), e.getValue());
+                }
+                for (AccessState.Role role : r.roles()) {
+                    requireSubject(c, role.kind(), role.subject());
+                    update(c, "INSERT INTO repo_roles (repo_id, subject_kind, subject, role) VALUES (?, ?, ?, ?)",
+                            repoId, role.kind().name(), role.subject(), role.role().name());
+                }
+                for (AccessState.ProtectionRule p : r.protections()) {
+                    update(c, "INSERT INTO protections (repo_id, pattern, allow) VALUES (?, ?, ?)", repoId, p.pattern(), toJson(p.allow()));
+                }
+                for (AccessState.Grant g : r.grants()) {
+                    if (!commitExists(c, repoId, g.commitId())) {
+                        deferred.add(g.id());
+                        continue;
+                    }
+                    requireSubject(c, g.kind(), g.subject());
+                    update(c, "INSERT INTO grants (id, repo_id, ref, commit_id, subject_kind, subject, granted_by, created_at,"
+                                    + " expires_at, revoked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                            g.id(), repoId, g.ref(), g.commitId(), g.kind().name(), g.subject(), g.grantedBy(),
+                            Timestamps.toNanos(g.createdAt()), nanosOrNull(g.expiresAt()), nanosOrNull(g.revokedAt()));
+                }
+            }
+            return List.copyOf(deferred);
         });
     }
 
