@@ -80,12 +80,32 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     /** Resynchronisation after a damaged entry reads the file in blocks of this size. */
     private static final int RESYNC_BLOCK = 1 << 20;
 
-    /** Where one shard entry lives: the data directory (index into dirs) and the entry's offset in its shard pack file. */
-    private record Loc(int dir, long offset) {}
+    /**
+     * Where one shard entry lives, packed in a long (8 bytes a shard in the index): the data directory
+     * (index into dirs) in the top 16 bits, the entry's offset in its shard pack file in the low 48;
+     * {@link #NOWHERE} when no entry is known.
+     */
+    private static final long NOWHERE = -1;
+    private static final long OFFSET_MASK = (1L << 48) - 1;
 
-    /** One stripe: geometry and where each shard is (null: none known). Replaced, never mutated. */
-    private record Entry(String pack, Codec codec, int rawLength, int encodedLength, int k, int m, Loc[] locs) {
-        Entry withLocs(Loc[] l) {
+    private static long loc(int dir, long offset) {
+        if (offset > OFFSET_MASK) {
+            throw new StorageException("shard pack file offset " + offset + " beyond 2^48", null);
+        }
+        return ((long) dir << 48) | offset;
+    }
+
+    private static int locDir(long loc) {
+        return (int) (loc >>> 48);
+    }
+
+    private static long locOffset(long loc) {
+        return loc & OFFSET_MASK;
+    }
+
+    /** One stripe: geometry and where each shard is. Replaced, never mutated (compared by identity). */
+    private record Entry(String pack, Codec codec, int rawLength, int encodedLength, int k, int m, long[] locs) {
+        Entry withLocs(long[] l) {
             return new Entry(pack, codec, rawLength, encodedLength, k, m, l);
         }
 
@@ -183,17 +203,18 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     /** The shards of one (chunk, pack) found by the opening scan. */
     private static final class Found {
         final ShardHeader first;
-        final Loc[] locs;
+        final long[] locs;
 
         Found(ShardHeader h) {
             this.first = h;
-            this.locs = new Loc[h.k() + h.m()];
+            this.locs = new long[h.k() + h.m()];
+            Arrays.fill(locs, NOWHERE);
         }
 
         int count() {
             int c = 0;
-            for (Loc l : locs) {
-                c += l == null ? 0 : 1;
+            for (long l : locs) {
+                c += l == NOWHERE ? 0 : 1;
             }
             return c;
         }
@@ -288,6 +309,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 pos = next;
             }
             if (validEnd < size) {
+                saveDamaged(ch, f, validEnd, size);
                 try (FileChannel w = FileChannel.open(f, StandardOpenOption.WRITE)) {
                     w.truncate(validEnd); // a torn tail: the next append starts on an entry boundary
                     w.force(true);
@@ -300,6 +322,28 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         }
     }
 
+    /**
+     * Copies the bytes about to be cut off a shard pack file to {@code <dir>/damaged/<file>.<offset>}
+     * first, as LocalPackStore does for packs (they may still hold a shard someone wants); best effort.
+     */
+    private static void saveDamaged(FileChannel ch, Path f, long from, long size) {
+        Path damaged = f.getParent().getParent().resolve("damaged");
+        try {
+            Files.createDirectories(damaged);
+            Path out = damaged.resolve(f.getFileName() + "." + from);
+            try (FileChannel o = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                long done = 0;
+                while (done < size - from) {
+                    done += ch.transferTo(from + done, size - from - done, o);
+                }
+                o.force(true);
+            }
+        } catch (IOException | RuntimeException e) {
+            // nothing to save it to: the cut goes on, the shard is rebuilt from the others
+        }
+    }
+
     private void add(Map<ContentHash, Found> inPack, ShardHeader h, int dir, long offset) {
         Found f = inPack.computeIfAbsent(h.id(), x -> new Found(h));
         ShardHeader g = f.first;
@@ -307,11 +351,11 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 || g.encodedLength() != h.encodedLength()) {
             return; // describes the chunk differently from its first shard: ignored
         }
-        Loc old = f.locs[h.shardIndex()];
+        long old = f.locs[h.shardIndex()];
         int home = (start(h.id()) + h.shardIndex()) % dirs.size();
         // the entry in the home directory wins; within one file the later one (a repair) wins
-        if (old == null || dir == home || (old.dir() == dir && old.dir() != home)) {
-            f.locs[h.shardIndex()] = new Loc(dir, offset);
+        if (old == NOWHERE || dir == home || (locDir(old) == dir && dir != home)) {
+            f.locs[h.shardIndex()] = loc(dir, offset);
         }
     }
 
@@ -490,7 +534,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         rs.encode(Arrays.copyOf(shards, k), parity);
         System.arraycopy(parity, 0, shards, k, m);
 
-        Loc[] locs = new Loc[k + m];
+        long[] locs = new long[k + m];
         Map<Path, Long> before = new LinkedHashMap<>();
         long bytes = 0;
         try {
@@ -501,7 +545,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 before.putIfAbsent(f, w.end);
                 byte[] header = new ShardHeader(k, m, i, chunk.codec(), chunk.rawLength(), enc.length, shardLen, id,
                         ShardHeader.crc(shards[i], 0, shardLen)).encode();
-                locs[i] = new Loc(d, append(w, header, shards[i]));
+                locs[i] = loc(d, append(w, header, shards[i]));
                 pendingFiles.add(f);
                 bytes += ShardHeader.LENGTH + shardLen;
             }
@@ -636,15 +680,15 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     private record ShardCheck(byte[] data, String problem, long bytesRead) {}
 
     private ShardCheck checkShard(ContentHash id, Entry e, int index) {
-        Loc loc = e.locs()[index];
-        if (loc == null) {
+        long loc = e.locs()[index];
+        if (loc == NOWHERE) {
             return new ShardCheck(null, "shard " + index + " missing (no entry in any shard pack file)", 0);
         }
-        Path f = shardPack(loc.dir(), e.pack());
+        Path f = shardPack(locDir(loc), e.pack());
         int shardLen = e.shardLength();
         ByteBuffer buf = ByteBuffer.allocate(ShardHeader.LENGTH + shardLen);
         try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
-            readFully(ch, buf, loc.offset());
+            readFully(ch, buf, locOffset(loc));
         } catch (NoSuchFileException ex) {
             return new ShardCheck(null, "shard " + index + " missing (" + f + " is gone)", 0);
         } catch (IOException ex) {
@@ -652,7 +696,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         }
         byte[] entry = buf.array();
         long read = buf.position();
-        String where = "shard " + index + " at " + f.getFileName() + "@" + loc.offset();
+        String where = "shard " + index + " at " + f.getFileName() + "@" + locOffset(loc);
         if (buf.hasRemaining()) {
             return new ShardCheck(null, where + " is truncated: " + read + " of " + entry.length + " bytes", read);
         }
@@ -873,9 +917,9 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     }
 
     private static long firstOffset(Entry e) {
-        for (Loc l : e.locs()) {
-            if (l != null) {
-                return l.offset();
+        for (long l : e.locs()) {
+            if (l != NOWHERE) {
+                return locOffset(l);
             }
         }
         return Long.MAX_VALUE;
@@ -954,7 +998,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 return read;
             }
             int shardLen = e.shardLength();
-            Loc[] locs = e.locs().clone();
+            long[] locs = e.locs().clone();
             for (int i = 0; i < n; i++) {
                 if (present[i]) {
                     continue;
@@ -986,13 +1030,13 @@ public final class ErasureCodedChunkStore implements ChunkStore {
      * {@code locs[i]} at it; the fsync is batched ({@link PendingSync}). Returns null on success,
      * else what failed (the file is cut back). Holds lock.
      */
-    private String appendRepair(int d, String pack, byte[] header, byte[] shard, PendingSync pending, Loc[] locs, int i) {
+    private String appendRepair(int d, String pack, byte[] header, byte[] shard, PendingSync pending, long[] locs, int i) {
         Path f = shardPack(d, pack);
         long end = -1;
         try {
             Writer w = writer(d, pack, pending.dirs);
             end = w.end;
-            locs[i] = new Loc(d, append(w, header, shard));
+            locs[i] = loc(d, append(w, header, shard));
             pending.files.add(f);
             pendingFiles.add(f);
             pending.repairs++;

@@ -104,6 +104,8 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
         chunks.forEach(this::assertStored);
         for (var en : cleanEnds.entrySet()) {
             assertEquals(en.getValue(), Files.size(en.getKey()), "the torn entry is cut off: " + en.getKey());
+            Path saved = disk2.resolve("damaged").resolve(en.getKey().getFileName() + "." + en.getValue());
+            assertTrue(Files.isRegularFile(saved), "the cut bytes are kept aside: " + saved);
         }
         // a chunk whose shard was torn is readable from the others, and scrub restores the shard
         dev.strata.core.store.ScrubReport r = ((ErasureCodedChunkStore) store).scrub(dev.strata.core.store.ScrubOptions.unlimited());
