@@ -500,14 +500,37 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         if (index.containsKey(id)) {
             return false;
         }
+        Stripe stripe = encode(id, chunk); // Reed-Solomon and CRC32C outside the lock: puts encode in parallel
         synchronized (lock) {
             ensureOpen();
             if (index.containsKey(id)) {
                 return false;
             }
-            write(id, chunk);
+            write(id, chunk, stripe);
             return true;
         }
+    }
+
+    /** A chunk's k + m shards with their headers, ready to append. */
+    private record Stripe(int k, int m, int shardLength, byte[][] headers, byte[][] shards) {}
+
+    private Stripe encode(ContentHash id, EncodedChunk chunk) {
+        ReedSolomon rs = code(k, m);
+        byte[] enc = chunk.data();
+        int shardLen = ShardHeader.shardLength(enc.length, k);
+        byte[][] shards = new byte[k + m][];
+        for (int i = 0; i < k; i++) {
+            shards[i] = Arrays.copyOfRange(enc, Math.min(enc.length, i * shardLen), Math.min(enc.length, i * shardLen) + shardLen);
+        }
+        byte[][] parity = new byte[m][shardLen];
+        rs.encode(Arrays.copyOf(shards, k), parity);
+        System.arraycopy(parity, 0, shards, k, m);
+        byte[][] headers = new byte[k + m][];
+        for (int i = 0; i < k + m; i++) {
+            headers[i] = new ShardHeader(k, m, i, chunk.codec(), chunk.rawLength(), enc.length, shardLen, id,
+                    ShardHeader.crc(shards[i], 0, shardLen)).encode();
+        }
+        return new Stripe(k, m, shardLen, headers, shards);
     }
 
     private String currentPack() {
@@ -521,18 +544,13 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     }
 
     /** Writes one stripe into the current pack and indexes it; returns the bytes written. Holds lock. */
-    private long write(ContentHash id, EncodedChunk chunk) {
+    private long write(ContentHash id, EncodedChunk chunk, Stripe stripe) {
         String pack = currentPack();
-        ReedSolomon rs = code(k, m);
+        int k = stripe.k();
+        int m = stripe.m();
+        int shardLen = stripe.shardLength();
+        byte[][] shards = stripe.shards();
         byte[] enc = chunk.data();
-        int shardLen = ShardHeader.shardLength(enc.length, k);
-        byte[][] shards = new byte[k + m][];
-        for (int i = 0; i < k; i++) {
-            shards[i] = Arrays.copyOfRange(enc, Math.min(enc.length, i * shardLen), Math.min(enc.length, i * shardLen) + shardLen);
-        }
-        byte[][] parity = new byte[m][shardLen];
-        rs.encode(Arrays.copyOf(shards, k), parity);
-        System.arraycopy(parity, 0, shards, k, m);
 
         long[] locs = new long[k + m];
         Map<Path, Long> before = new LinkedHashMap<>();
@@ -543,9 +561,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 Writer w = writer(d, pack, pendingDirs);
                 Path f = shardPack(d, pack);
                 before.putIfAbsent(f, w.end);
-                byte[] header = new ShardHeader(k, m, i, chunk.codec(), chunk.rawLength(), enc.length, shardLen, id,
-                        ShardHeader.crc(shards[i], 0, shardLen)).encode();
-                locs[i] = loc(d, append(w, header, shards[i]));
+                locs[i] = loc(d, append(w, stripe.headers()[i], shards[i]));
                 pendingFiles.add(f);
                 bytes += ShardHeader.LENGTH + shardLen;
             }
@@ -770,7 +786,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 ContentHash id = en.getKey();
                 if (keep.test(id)) {
                     EncodedChunk chunk = reencode.apply(id, readStripe(id, en.getValue()));
-                    copied += write(id, chunk);
+                    copied += write(id, chunk, encode(id, chunk));
                     kept++;
                 } else {
                     dropped++;
