@@ -15,6 +15,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import dev.strata.core.store.erasure.ShardPackFiles;
+import dev.strata.core.store.erasure.ShardPackFiles.ShardEntry;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,31 +40,19 @@ class DurabilityTest {
         return ServerProcess.start(tmp.resolve("data"), "256m", "--chunk-dirs", dirs(), "--erasure", "4+2", "--scrub-rate-mb", "0");
     }
 
-    /** Shard files by chunk id (hex), each list ordered by shard index. */
-    Map<String, List<Path>> shards() throws IOException {
-        Map<String, List<Path>> out = new TreeMap<>();
+    /** Intact shard entries (in the shard pack files of the six directories) by chunk id (hex), each list ordered by shard index. */
+    Map<String, List<ShardEntry>> shards() throws IOException {
+        Map<String, List<ShardEntry>> out = new TreeMap<>();
         for (int i = 0; i < 6; i++) {
-            Path d = tmp.resolve("disk" + i);
-            if (!Files.isDirectory(d)) {
-                continue;
-            }
-            try (Stream<Path> s = Files.walk(d)) {
-                for (Path f : s.filter(Files::isRegularFile).toList()) {
-                    String name = f.getFileName().toString();
-                    if (name.matches("[0-9a-f]{64}\\.[0-9]+")) {
-                        out.computeIfAbsent(name.substring(0, 64), k -> new ArrayList<>()).add(f);
-                    }
-                }
-            }
+            ShardPackFiles.byChunk(tmp.resolve("disk" + i)).forEach((id, l) -> out.computeIfAbsent(id, k -> new ArrayList<>()).addAll(l));
         }
-        out.values().forEach(l -> l.sort(Comparator.comparing(p -> Integer.parseInt(p.getFileName().toString().substring(65)))));
+        out.values().forEach(l -> l.sort(Comparator.comparingInt(ShardEntry::index)));
         return out;
     }
 
-    static void flip(Path f, int at) throws IOException {
-        byte[] b = Files.readAllBytes(f);
-        b[at] ^= 0x20;
-        Files.write(f, b);
+    /** Flips bits in byte {@code at} of a shard entry (counted from the start of its 64-byte header). */
+    static void flip(ShardEntry e, int at) {
+        ShardPackFiles.flipBit(e, 8L * at + 5);
     }
 
     static void deleteTree(Path p) throws IOException {
@@ -82,17 +72,16 @@ class DurabilityTest {
             CliRunner cli = server.cli();
             cli.ok("repo", "create", "lab/durable");
             cli.ok("push", src.toString(), "lab/durable@main", "-m", "ckpt");
-            Map<String, List<Path>> shards = shards();
+            Map<String, List<ShardEntry>> shards = shards();
             int chunks = shards.size();
             assertTrue(chunks >= 10, "chunks: " + chunks);
             List<String> ids = new ArrayList<>(shards.keySet());
 
-            // four damaged shards in four stripes: a data bit, a header bit, a truncation, a deletion
+            // four damaged shards in four stripes: a data bit, a header bit, a torn write, an erased entry
             flip(shards.get(ids.get(0)).get(1), 64 + 10);
             flip(shards.get(ids.get(1)).get(5), 30);
-            Path truncated = shards.get(ids.get(2)).get(0);
-            Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(truncated), 100));
-            Files.delete(shards.get(ids.get(3)).get(3));
+            ShardPackFiles.zero(shards.get(ids.get(2)).get(0), 100);
+            ShardPackFiles.erase(shards.get(ids.get(3)).get(3));
 
             CliRunner.Run scrub = cli.run("scrub", "--json");
             assertEquals(0, scrub.exit(), scrub.out() + scrub.err());
@@ -103,7 +92,7 @@ class DurabilityTest {
             assertTrue(r.path("clean").asBoolean());
             assertEquals("manual", r.path("trigger").asText());
             assertEquals(shards.values().stream().mapToInt(List::size).sum(), shards().values().stream().mapToInt(List::size).sum(),
-                    "every shard file is back");
+                    "every shard is back");
             CliRunner.Run again = cli.ok("scrub", "--rate-mb", "200");
             assertTrue(again.out().contains("0 damaged"), again.out());
             CliRunner.Run fsck = cli.ok("fsck");
@@ -126,18 +115,18 @@ class DurabilityTest {
             Path out = tmp.resolve("out");
             cli.ok("pull", "lab/durable@main", "-o", out.toString());
             assertEquals(-1, Files.mismatch(src.resolve("model.bin"), out.resolve("model.bin")));
-            assertEquals(chunks, shards().values().stream().filter(l -> l.stream().anyMatch(p -> p.startsWith(disk3))).count());
+            assertEquals(chunks, shards().values().stream().filter(l -> l.stream().anyMatch(p -> p.file().startsWith(disk3))).count());
             assertTrue(cli.ok("repair").out().contains("0 damaged"), "a full repair finds nothing left");
             JsonNode audit = cli.ok("audit", "--action", "repair.run", "--json").json();
             assertEquals(2, audit.size(), audit.toPrettyString());
 
             // beyond parity: three shards of one stripe, all six of another
-            Map<String, List<Path>> now = shards();
+            Map<String, List<ShardEntry>> now = shards();
             for (int i = 0; i < 3; i++) {
-                Files.delete(now.get(ids.get(5)).get(i));
+                ShardPackFiles.erase(now.get(ids.get(5)).get(i));
             }
-            for (Path p : now.get(ids.get(6))) {
-                Files.delete(p);
+            for (ShardEntry p : now.get(ids.get(6))) {
+                ShardPackFiles.erase(p);
             }
             CliRunner.Run bad = cli.run("scrub");
             assertEquals(1, bad.exit(), bad.out() + bad.err());

@@ -183,18 +183,18 @@ class MaintenanceCrashTest {
         committed.put(r.path("commit").path("id").asText(), Files.readAllBytes(src.resolve("model.bin")));
     }
 
-    /** Damages one shard in each of {@code n} random stripes (within parity): a flipped byte or a deleted file. */
+    /** Damages one shard in each of {@code n} random stripes (within parity): a flipped byte or an erased entry. */
     private void damageShards(Random random, int n) throws Exception {
         DurabilityTest helper = new DurabilityTest();
         helper.tmp = tmp;
-        List<List<Path>> stripes = new ArrayList<>(helper.shards().values());
+        List<List<dev.strata.core.store.erasure.ShardPackFiles.ShardEntry>> stripes = new ArrayList<>(helper.shards().values());
         java.util.Collections.shuffle(stripes, random);
-        for (List<Path> shards : stripes.subList(0, Math.min(n, stripes.size()))) {
-            Path f = shards.get(random.nextInt(shards.size()));
+        for (var shards : stripes.subList(0, Math.min(n, stripes.size()))) {
+            var f = shards.get(random.nextInt(shards.size()));
             if (random.nextBoolean()) {
-                Files.delete(f);
+                dev.strata.core.store.erasure.ShardPackFiles.erase(f);
             } else {
-                DurabilityTest.flip(f, 64 + random.nextInt((int) Math.max(1, Files.size(f) - 64)));
+                DurabilityTest.flip(f, 64 + random.nextInt(Math.max(1, f.length() - 64)));
             }
         }
     }

@@ -27,7 +27,6 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -67,15 +66,13 @@ class ScrubberTest {
         catalog.close();
     }
 
-    Path anyShardOf(ContentHash id) throws Exception {
-        try (Stream<Path> s = Files.walk(tmp)) {
-            return s.filter(p -> p.getFileName().toString().startsWith(id.hex() + ".")).findFirst().orElseThrow();
-        }
+    dev.strata.core.store.erasure.ShardPackFiles.ShardEntry anyShardOf(ContentHash id) {
+        return dev.strata.core.store.erasure.ShardPackFiles.shardsOf(tmp, id.hex()).get(0);
     }
 
     @Test
     void aPassNowRepairsAndIsRecordedAcrossRestarts() throws Exception {
-        Files.delete(anyShardOf(ids.get(3)));
+        dev.strata.core.store.erasure.ShardPackFiles.erase(anyShardOf(ids.get(3)));
         Path state = tmp.resolve("scrub.json");
         Scrubber s = new Scrubber(store, uploads, state);
         assertNull(s.lastJson());

@@ -81,8 +81,9 @@ public interface ChunkStore extends Closeable {
      * against the checksums that cover it, at the rate {@code options} allow (a store may also decode
      * chunks and check their ids), and rewrites what the store's redundancy can rebuild: damaged
      * or missing pieces of a chunk that still has enough intact ones are written again durably
-     * (temporary file, fsync, rename), only after the rebuilt chunk was verified against its id, and
-     * only over pieces found damaged, so a scrub never makes a chunk worse. Chunks deleted or moved
+     * (appended to a file and fsynced, or a temporary file, fsync and rename: never over bytes in
+     * place), only after the rebuilt chunk was verified against its id, and only in place of pieces
+     * found damaged, so a scrub never makes a chunk worse. Chunks deleted or moved
      * by a concurrent repack are skipped, not reported.
      *
      * <p>This default reads each chunk back with {@link #get} (checksums, decode, id) and repairs

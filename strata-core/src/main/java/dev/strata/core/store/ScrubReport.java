@@ -8,8 +8,8 @@ import java.util.Map;
 /**
  * What one scrub pass found and did ({@link ChunkStore#scrub}).
  *
- * <p>"Pieces" are what a store keeps per chunk and checks one by one: shard files in an
- * erasure-coded store, entries in a local pack store. Pack-level damage (a local pack's file header
+ * <p>"Pieces" are what a store keeps per chunk and checks one by one: shards (entries in shard pack
+ * files) in an erasure-coded store, entries in a local pack store. Pack-level damage (a local pack's file header
  * or footer) counts as one damaged piece with no chunk id.
  *
  * @param startedAt         when the pass began

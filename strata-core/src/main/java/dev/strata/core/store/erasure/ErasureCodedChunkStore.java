@@ -17,7 +17,6 @@ import dev.strata.core.store.ScrubOptions;
 import dev.strata.core.store.ScrubReport;
 import dev.strata.core.store.ScrubRun;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.DirectoryStream;
@@ -32,6 +31,7 @@ import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.HexFormat;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -43,37 +43,93 @@ import java.util.regex.Pattern;
 
 /**
  * A chunk store spread over N data directories (one per disk): each chunk is one Reed-Solomon stripe
- * of k data + m parity shards, each shard a file with a checksummed header (docs/format.md,
- * "Erasure-coded shards"; decision 0010). Shard i of a chunk lives in directory
- * {@code (start + i) mod N}, start derived from the chunk id, so no two shards of a stripe share a
- * directory. A read needs any k intact shards: up to m directories may be missing or corrupt.
+ * of k data + m parity shards (docs/format.md, "Erasure-coded shards"; decision 0010). Shard i of a
+ * chunk goes to directory {@code (start + i) mod N}, start derived from the chunk id, so no two
+ * shards of a stripe share a directory. A read needs any k intact shards: up to m directories may be
+ * missing or corrupt.
  *
  * <p>With fewer than k+m directories the store falls back to plain replication: k = 1 and
  * min(m + 1, N) copies (RS with k = 1 is a copy). The geometry is recorded per shard, so a store
  * reopened with other settings still reads what it wrote.
  *
- * <p>A "pack" is a group of stripes: a subdirectory {@code shards/<pack id>/} in every data
- * directory, sealed once it holds {@code packBytes} of shard bytes. Repack writes the kept chunks
- * into a new pack, flushes, then deletes the old pack directories (a crash leaves duplicates).
+ * <p>A "pack" is a group of stripes, sealed once it holds {@code packBytes} of shard bytes. Each
+ * data directory holds one append-only shard pack file per pack, {@code <dir>/shards/<pack>.shp}: a
+ * sequence of entries, each a 64-byte checksummed {@link ShardHeader} followed by the shard bytes,
+ * so damage to a region of the file only damages the entries it overlaps. The in-memory index maps
+ * every chunk to the directory and offset of each of its shards; opening rebuilds it by scanning
+ * the files (headers only), re-synchronising on the next valid header after a damaged one and
+ * cutting off a torn tail. Flush fsyncs each file written since the last flush once, and the
+ * directories of files it created. Repack writes the kept chunks into a new pack, flushes, then
+ * deletes the old packs' files (a crash leaves duplicates). Scrub never rewrites bytes in place: a
+ * repaired shard is appended to its directory's file of the same pack and the index pointed at it.
  *
  * <p>A put writes every shard; if any directory fails, the put fails with
- * {@link StorageException} and its shards are removed (the store never accepts a chunk below its
- * redundancy).
+ * {@link StorageException} and the files are cut back to where they ended (the store never accepts
+ * a chunk below its redundancy).
  */
 public final class ErasureCodedChunkStore implements ChunkStore {
     public static final int DEFAULT_DATA_SHARDS = 4;
     public static final int DEFAULT_PARITY_SHARDS = 2;
     public static final long DEFAULT_PACK_BYTES = 256L << 20;
+    /** Suffix of shard pack files: {@code <dir>/shards/<pack id>.shp}. */
+    static final String SHARD_PACK_SUFFIX = ".shp";
 
     private static final Pattern PACK_NAME = Pattern.compile("[0-9a-f]{32}");
-    private static final Pattern SHARD_NAME = Pattern.compile("([0-9a-f]{64})\\.([0-9]{1,3})");
+    private static final Pattern SHARD_PACK_NAME = Pattern.compile("([0-9a-f]{32})\\.shp");
     private static final SecureRandom RANDOM = new SecureRandom();
+    /** Resynchronisation after a damaged entry reads the file in blocks of this size. */
+    private static final int RESYNC_BLOCK = 1 << 20;
 
-    private record Entry(String pack, Codec codec, int rawLength, int encodedLength, int k, int m) {}
+    /**
+     * Where one shard entry lives, packed in a long (8 bytes a shard in the index): the data directory
+     * (index into dirs) in the top 16 bits, the entry's offset in its shard pack file in the low 48;
+     * {@link #NOWHERE} when no entry is known.
+     */
+    private static final long NOWHERE = -1;
+    private static final long OFFSET_MASK = (1L << 48) - 1;
+
+    private static long loc(int dir, long offset) {
+        if (offset > OFFSET_MASK) {
+            throw new StorageException("shard pack file offset " + offset + " beyond 2^48", null);
+        }
+        return ((long) dir << 48) | offset;
+    }
+
+    private static int locDir(long loc) {
+        return (int) (loc >>> 48);
+    }
+
+    private static long locOffset(long loc) {
+        return loc & OFFSET_MASK;
+    }
+
+    /** One stripe: geometry and where each shard is. Replaced, never mutated (compared by identity). */
+    private record Entry(String pack, Codec codec, int rawLength, int encodedLength, int k, int m, long[] locs) {
+        Entry withLocs(long[] l) {
+            return new Entry(pack, codec, rawLength, encodedLength, k, m, l);
+        }
+
+        int shardLength() {
+            return ShardHeader.shardLength(encodedLength, k);
+        }
+    }
 
     private static final class Pack {
         long bytes;
         final Set<ContentHash> ids = new HashSet<>();
+    }
+
+    /** An open shard pack file being appended to; {@code end} is where the next entry goes. */
+    private static final class Writer {
+        final String pack;
+        final FileChannel ch;
+        long end;
+
+        Writer(String pack, FileChannel ch, long end) {
+            this.pack = pack;
+            this.ch = ch;
+            this.end = end;
+        }
     }
 
     private final List<Path> dirs;
@@ -85,6 +141,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     private final Object lock = new Object();
     // guarded by lock
     private final Map<String, Pack> packs = new HashMap<>();
+    private final Map<Path, Writer> writers = new HashMap<>();
     private final Set<Path> pendingFiles = new LinkedHashSet<>();
     private final Set<Path> pendingDirs = new LinkedHashSet<>();
     private String current;
@@ -143,59 +200,214 @@ public final class ErasureCodedChunkStore implements ChunkStore {
 
     // ---- opening ---------------------------------------------------------------------------------
 
-    private void scan() {
-        for (Path d : dirs) {
-            Path shards = d.resolve("shards");
-            try {
-                Files.createDirectories(shards);
-                pendingDirs.add(shards); // the first flush makes a fresh layout durable
-                pendingDirs.add(d);
-            } catch (IOException e) {
-                continue; // a dead disk: its shards are missing, the others still serve
+    /** The shards of one (chunk, pack) found by the opening scan. */
+    private static final class Found {
+        final ShardHeader first;
+        final long[] locs;
+
+        Found(ShardHeader h) {
+            this.first = h;
+            this.locs = new long[h.k() + h.m()];
+            Arrays.fill(locs, NOWHERE);
+        }
+
+        int count() {
+            int c = 0;
+            for (long l : locs) {
+                c += l == NOWHERE ? 0 : 1;
             }
-            try (DirectoryStream<Path> ps = Files.newDirectoryStream(shards)) {
-                for (Path packDir : ps) {
-                    String pack = packDir.getFileName().toString();
-                    if (!PACK_NAME.matcher(pack).matches() || !Files.isDirectory(packDir)) {
-                        continue;
-                    }
-                    Pack p = packs.computeIfAbsent(pack, x -> new Pack());
-                    scanPack(packDir, pack, p);
-                }
-            } catch (IOException e) {
-                // unreadable directory: treated as missing
-            }
+            return c;
         }
     }
 
-    private void scanPack(Path packDir, String pack, Pack p) throws IOException {
-        try (DirectoryStream<Path> fs = Files.newDirectoryStream(packDir)) {
-            for (Path f : fs) {
-                var mt = SHARD_NAME.matcher(f.getFileName().toString());
-                if (!mt.matches()) {
-                    continue;
-                }
-                long size;
-                byte[] head;
-                try (InputStream in = Files.newInputStream(f)) {
-                    size = Files.size(f);
-                    head = in.readNBytes(ShardHeader.LENGTH);
-                } catch (IOException e) {
-                    continue;
-                }
-                p.bytes += size;
-                ShardHeader h;
-                try {
-                    h = ShardHeader.decode(head, "shard " + f);
-                } catch (CorruptDataException e) {
-                    continue; // another shard of the stripe may still describe it
-                }
-                if (!h.id().hex().equals(mt.group(1)) || h.shardIndex() != Integer.parseInt(mt.group(2))) {
-                    continue;
-                }
-                p.ids.add(h.id());
-                index.putIfAbsent(h.id(), new Entry(pack, h.codec(), h.rawLength(), h.encodedLength(), h.k(), h.m()));
+    private void scan() {
+        Map<String, Map<ContentHash, Found>> found = new LinkedHashMap<>();
+        for (int d = 0; d < dirs.size(); d++) {
+            Path shards = dirs.get(d).resolve("shards");
+            try {
+                Files.createDirectories(shards);
+                pendingDirs.add(shards); // the first flush makes a fresh layout durable
+                pendingDirs.add(dirs.get(d));
+            } catch (IOException e) {
+                continue; // a dead disk: its shards are missing, the others still serve
             }
+            List<Path> files = new ArrayList<>();
+            try (DirectoryStream<Path> ps = Files.newDirectoryStream(shards)) {
+                for (Path f : ps) {
+                    String name = f.getFileName().toString();
+                    if (PACK_NAME.matcher(name).matches() && Files.isDirectory(f)) {
+                        throw new StorageException("erasure-coded store: " + f + " is a pack in the old one-file-per-shard layout,"
+                                + " which this version does not read (shards now live in append-only shard pack files"
+                                + " shards/<pack>" + SHARD_PACK_SUFFIX + ", docs/format.md); move the old data away or"
+                                + " re-push it into a fresh store", null);
+                    }
+                    if (SHARD_PACK_NAME.matcher(name).matches() && Files.isRegularFile(f)) {
+                        files.add(f);
+                    }
+                }
+            } catch (IOException e) {
+                continue; // unreadable directory: treated as missing
+            }
+            files.sort(null);
+            for (Path f : files) {
+                String pack = name(f);
+                Map<ContentHash, Found> inPack = found.computeIfAbsent(pack, x -> new HashMap<>());
+                Pack p = packs.computeIfAbsent(pack, x -> new Pack());
+                try {
+                    p.bytes += scanFile(f, d, inPack);
+                } catch (IOException e) {
+                    // unreadable file: its shards are missing
+                }
+            }
+        }
+        // A chunk in more than one pack (a repack interrupted after its copies were durable): the
+        // copy with the most shards found serves it.
+        Map<ContentHash, Integer> best = new HashMap<>();
+        found.forEach((pack, inPack) -> inPack.forEach((id, f) -> {
+            packs.get(pack).ids.add(id);
+            int c = f.count();
+            Integer b = best.get(id);
+            if (b == null || c > b) {
+                best.put(id, c);
+                ShardHeader h = f.first;
+                index.put(id, new Entry(pack, h.codec(), h.rawLength(), h.encodedLength(), h.k(), h.m(), f.locs));
+            }
+        }));
+    }
+
+    private static String name(Path shardPack) {
+        String n = shardPack.getFileName().toString();
+        return n.substring(0, n.length() - SHARD_PACK_SUFFIX.length());
+    }
+
+    /**
+     * Indexes the entries of one shard pack file from their headers (shard bytes are checked by
+     * reads and scrub). A damaged header is skipped by searching for the next valid one; bytes after
+     * the last valid entry (a torn append) are cut off. Returns the file's length afterwards.
+     */
+    private long scanFile(Path f, int dir, Map<ContentHash, Found> inPack) throws IOException {
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            long size = ch.size();
+            long pos = 0;
+            long validEnd = 0;
+            long lastStart = -1;
+            while (pos + ShardHeader.LENGTH <= size) {
+                ShardHeader h = headerAt(ch, pos, size);
+                if (h != null) {
+                    add(inPack, h, dir, pos);
+                    lastStart = pos;
+                    pos += ShardHeader.LENGTH + (long) h.shardLength();
+                    validEnd = Math.max(validEnd, pos);
+                    continue;
+                }
+                // The previous entry's length may be what is wrong (a valid header written in the wrong
+                // place): search from just after its start, not from here.
+                long next = resync(ch, lastStart >= 0 ? lastStart + 1 : pos + 1, size);
+                if (next < 0) {
+                    break;
+                }
+                pos = next;
+            }
+            if (validEnd < size) {
+                saveDamaged(ch, f, validEnd, size);
+                try (FileChannel w = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                    w.truncate(validEnd); // a torn tail: the next append starts on an entry boundary
+                    w.force(true);
+                    return validEnd;
+                } catch (IOException e) {
+                    return size; // read-only medium: leave it, appends would fail there anyway
+                }
+            }
+            return size;
+        }
+    }
+
+    /**
+     * Copies the bytes about to be cut off a shard pack file to {@code <dir>/damaged/<file>.<offset>}
+     * first, as LocalPackStore does for packs (they may still hold a shard someone wants); best effort.
+     */
+    private static void saveDamaged(FileChannel ch, Path f, long from, long size) {
+        Path damaged = f.getParent().getParent().resolve("damaged");
+        try {
+            Files.createDirectories(damaged);
+            Path out = damaged.resolve(f.getFileName() + "." + from);
+            try (FileChannel o = FileChannel.open(out, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
+                    StandardOpenOption.WRITE)) {
+                long done = 0;
+                while (done < size - from) {
+                    done += ch.transferTo(from + done, size - from - done, o);
+                }
+                o.force(true);
+            }
+        } catch (IOException | RuntimeException e) {
+            // nothing to save it to: the cut goes on, the shard is rebuilt from the others
+        }
+    }
+
+    private void add(Map<ContentHash, Found> inPack, ShardHeader h, int dir, long offset) {
+        Found f = inPack.computeIfAbsent(h.id(), x -> new Found(h));
+        ShardHeader g = f.first;
+        if (g.k() != h.k() || g.m() != h.m() || g.codec() != h.codec() || g.rawLength() != h.rawLength()
+                || g.encodedLength() != h.encodedLength()) {
+            return; // describes the chunk differently from its first shard: ignored
+        }
+        long old = f.locs[h.shardIndex()];
+        int home = (start(h.id()) + h.shardIndex()) % dirs.size();
+        // the entry in the home directory wins; within one file the later one (a repair) wins
+        if (old == NOWHERE || dir == home || (locDir(old) == dir && dir != home)) {
+            f.locs[h.shardIndex()] = loc(dir, offset);
+        }
+    }
+
+    /** The valid header at {@code pos} whose entry fits in the file, or null. */
+    private static ShardHeader headerAt(FileChannel ch, long pos, long size) throws IOException {
+        ByteBuffer b = ByteBuffer.allocate(ShardHeader.LENGTH);
+        readFully(ch, b, pos);
+        if (b.hasRemaining()) {
+            return null;
+        }
+        try {
+            ShardHeader h = ShardHeader.decode(b.array(), "shard header");
+            return pos + ShardHeader.LENGTH + (long) h.shardLength() <= size ? h : null;
+        } catch (CorruptDataException e) {
+            return null;
+        }
+    }
+
+    /** The offset of the next valid header at or after {@code from}, or -1. */
+    private static long resync(FileChannel ch, long from, long size) throws IOException {
+        ByteBuffer buf = ByteBuffer.allocate(RESYNC_BLOCK);
+        byte[] a = buf.array();
+        for (long base = from; base + ShardHeader.LENGTH <= size; base += RESYNC_BLOCK - 3) {
+            buf.clear();
+            buf.limit((int) Math.min(RESYNC_BLOCK, size - base));
+            readFully(ch, buf, base);
+            int n = buf.position();
+            for (int x = 0; x + 4 <= n; x++) {
+                if (a[x] == 'S' && a[x + 1] == 'T' && a[x + 2] == 'R' && a[x + 3] == 'S') {
+                    long q = base + x;
+                    if (q + ShardHeader.LENGTH > size) {
+                        return -1;
+                    }
+                    if (headerAt(ch, q, size) != null) {
+                        return q;
+                    }
+                }
+            }
+            if (base + n >= size) {
+                break;
+            }
+        }
+        return -1;
+    }
+
+    private static void readFully(FileChannel ch, ByteBuffer b, long pos) throws IOException {
+        while (b.hasRemaining()) {
+            int r = ch.read(b, pos);
+            if (r < 0) {
+                return;
+            }
+            pos += r;
         }
     }
 
@@ -207,16 +419,76 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         return Integer.remainderUnsigned(x, dirs.size());
     }
 
-    private Path shardPath(Path dir, String pack, ContentHash id, int shard) {
-        return dir.resolve("shards").resolve(pack).resolve(id.hex() + "." + shard);
+    private int homeDir(ContentHash id, int shard) {
+        return (start(id) + shard) % dirs.size();
     }
 
-    private Path home(ContentHash id, String pack, int shard) {
-        return shardPath(dirs.get((start(id) + shard) % dirs.size()), pack, id, shard);
+    private Path shardPack(int dir, String pack) {
+        return dirs.get(dir).resolve("shards").resolve(pack + SHARD_PACK_SUFFIX);
     }
 
     private ReedSolomon code(int k, int m) {
         return codes.computeIfAbsent(k * 256 + m, x -> new ReedSolomon(k, m));
+    }
+
+    /**
+     * The writer appending to directory {@code dir}'s file of {@code pack}, opened (and created, with
+     * {@code shards/} and the data directory when they are gone) as needed; directories whose entries
+     * changed go to {@code newDirs}. A cached channel whose file is gone from its path (a disk
+     * replaced or unmounted under a running store) is dropped, never appended to. Holds lock.
+     */
+    private Writer writer(int dir, String pack, Set<Path> newDirs) throws IOException {
+        Path f = shardPack(dir, pack);
+        Writer w = writers.get(f);
+        if (w != null) {
+            if (Files.exists(f)) {
+                return w;
+            }
+            dropWriter(f);
+        }
+        Path shards = f.getParent();
+        if (!Files.isDirectory(shards)) {
+            Files.createDirectories(shards);
+            newDirs.add(shards.getParent());
+            if (shards.getParent().getParent() != null) {
+                newDirs.add(shards.getParent().getParent());
+            }
+        }
+        boolean existed = Files.exists(f);
+        FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.READ, StandardOpenOption.WRITE);
+        if (!existed) {
+            newDirs.add(shards);
+        }
+        w = new Writer(pack, ch, ch.size());
+        writers.put(f, w);
+        return w;
+    }
+
+    private void dropWriter(Path f) {
+        Writer w = writers.remove(f);
+        pendingFiles.remove(f);
+        if (w != null) {
+            try {
+                w.ch.close();
+            } catch (IOException ignored) {
+                // nothing to save: the file is gone or its disk failed
+            }
+        }
+    }
+
+    /** Appends one entry (header + shard bytes) at the writer's end; returns its offset. Holds lock. */
+    private static long append(Writer w, byte[] header, byte[] shard) throws IOException {
+        ByteBuffer[] bufs = {ByteBuffer.wrap(header), ByteBuffer.wrap(shard)};
+        long at = w.end;
+        long want = header.length + (long) shard.length;
+        long done = 0;
+        while (done < want) {
+            // positional gathering write: FileChannel has none, so position the channel (writes hold lock)
+            w.ch.position(at + done);
+            done += w.ch.write(bufs);
+        }
+        w.end = at + want;
+        return at;
     }
 
     // ---- writes ----------------------------------------------------------------------------------
@@ -228,14 +500,37 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         if (index.containsKey(id)) {
             return false;
         }
+        Stripe stripe = encode(id, chunk); // Reed-Solomon and CRC32C outside the lock: puts encode in parallel
         synchronized (lock) {
             ensureOpen();
             if (index.containsKey(id)) {
                 return false;
             }
-            write(id, chunk);
+            write(id, chunk, stripe);
             return true;
         }
+    }
+
+    /** A chunk's k + m shards with their headers, ready to append. */
+    private record Stripe(int k, int m, int shardLength, byte[][] headers, byte[][] shards) {}
+
+    private Stripe encode(ContentHash id, EncodedChunk chunk) {
+        ReedSolomon rs = code(k, m);
+        byte[] enc = chunk.data();
+        int shardLen = ShardHeader.shardLength(enc.length, k);
+        byte[][] shards = new byte[k + m][];
+        for (int i = 0; i < k; i++) {
+            shards[i] = Arrays.copyOfRange(enc, Math.min(enc.length, i * shardLen), Math.min(enc.length, i * shardLen) + shardLen);
+        }
+        byte[][] parity = new byte[m][shardLen];
+        rs.encode(Arrays.copyOf(shards, k), parity);
+        System.arraycopy(parity, 0, shards, k, m);
+        byte[][] headers = new byte[k + m][];
+        for (int i = 0; i < k + m; i++) {
+            headers[i] = new ShardHeader(k, m, i, chunk.codec(), chunk.rawLength(), enc.length, shardLen, id,
+                    ShardHeader.crc(shards[i], 0, shardLen)).encode();
+        }
+        return new Stripe(k, m, shardLen, headers, shards);
     }
 
     private String currentPack() {
@@ -249,65 +544,53 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     }
 
     /** Writes one stripe into the current pack and indexes it; returns the bytes written. Holds lock. */
-    private long write(ContentHash id, EncodedChunk chunk) {
+    private long write(ContentHash id, EncodedChunk chunk, Stripe stripe) {
         String pack = currentPack();
-        ReedSolomon rs = code(k, m);
+        int k = stripe.k();
+        int m = stripe.m();
+        int shardLen = stripe.shardLength();
+        byte[][] shards = stripe.shards();
         byte[] enc = chunk.data();
-        int shardLen = ShardHeader.shardLength(enc.length, k);
-        byte[][] shards = new byte[k + m][];
-        for (int i = 0; i < k; i++) {
-            shards[i] = Arrays.copyOfRange(enc, Math.min(enc.length, i * shardLen), Math.min(enc.length, i * shardLen) + shardLen);
-        }
-        byte[][] parity = new byte[m][shardLen];
-        rs.encode(Arrays.copyOf(shards, k), parity);
-        System.arraycopy(parity, 0, shards, k, m);
 
-        List<Path> written = new ArrayList<>();
+        long[] locs = new long[k + m];
+        Map<Path, Long> before = new LinkedHashMap<>();
         long bytes = 0;
         try {
             for (int i = 0; i < k + m; i++) {
-                Path f = home(id, pack, i);
-                Path packDir = f.getParent();
-                if (!Files.isDirectory(packDir)) {
-                    Files.createDirectories(packDir);
-                    pendingDirs.add(packDir.getParent());
-                    pendingDirs.add(packDir.getParent().getParent());
-                }
-                byte[] header = new ShardHeader(k, m, i, chunk.codec(), chunk.rawLength(), enc.length, shardLen, id,
-                        ShardHeader.crc(shards[i], 0, shardLen)).encode();
-                written.add(f);
-                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                        StandardOpenOption.WRITE)) {
-                    ByteBuffer[] bufs = {ByteBuffer.wrap(header), ByteBuffer.wrap(shards[i])};
-                    long want = header.length + (long) shardLen;
-                    long done = 0;
-                    while (done < want) {
-                        done += ch.write(bufs);
-                    }
-                }
+                int d = homeDir(id, i);
+                Writer w = writer(d, pack, pendingDirs);
+                Path f = shardPack(d, pack);
+                before.putIfAbsent(f, w.end);
+                locs[i] = loc(d, append(w, stripe.headers()[i], shards[i]));
                 pendingFiles.add(f);
-                pendingDirs.add(packDir);
                 bytes += ShardHeader.LENGTH + shardLen;
             }
         } catch (IOException | RuntimeException e) {
-            for (Path f : written) {
-                pendingFiles.remove(f);
-                try {
-                    Files.deleteIfExists(f);
-                } catch (IOException ignored) {
-                    // best effort; a partial stripe is ignored or repaired by readers
-                }
-            }
+            before.forEach(this::cutBack);
             throw new StorageException("writing the shards of chunk " + id + " failed: " + e.getMessage(), e);
         }
         Pack p = packs.get(pack);
         p.bytes += bytes;
         p.ids.add(id);
-        index.put(id, new Entry(pack, chunk.codec(), chunk.rawLength(), enc.length, k, m));
+        index.put(id, new Entry(pack, chunk.codec(), chunk.rawLength(), enc.length, k, m, locs));
         if (p.bytes >= packBytes) {
-            current = null; // sealed
+            current = null; // sealed; its writers are closed by the next flush
         }
         return bytes;
+    }
+
+    /** Cuts a file back to where it ended before a failed write; a file that cannot be cut is no longer appended to. Holds lock. */
+    private void cutBack(Path f, long end) {
+        Writer w = writers.get(f);
+        if (w == null) {
+            return;
+        }
+        try {
+            w.ch.truncate(end);
+            w.end = end;
+        } catch (IOException | RuntimeException e) {
+            dropWriter(f); // reopened at its end by the next write; the opening scan skips the partial entry
+        }
     }
 
     @Override
@@ -318,26 +601,32 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         }
     }
 
+    /** One fsync per file written since the last flush, then the directories whose entries changed. Holds lock. */
     private void flushLocked() {
         try {
-            for (Path f : pendingFiles) {
-                try (FileChannel ch = FileChannel.open(f, StandardOpenOption.WRITE)) {
-                    ch.force(true);
-                } catch (NoSuchFileException gone) {
-                    // deleted since (deletePack, repack)
+            for (Path f : new ArrayList<>(pendingFiles)) {
+                Writer w = writers.get(f);
+                if (w != null) {
+                    w.ch.force(false);
                 }
+                pendingFiles.remove(f);
             }
-            pendingFiles.clear();
-            for (Path d : pendingDirs) {
-                try (FileChannel ch = FileChannel.open(d, StandardOpenOption.READ)) {
-                    ch.force(true);
+            for (Path d : new ArrayList<>(pendingDirs)) {
+                try {
+                    fsyncDirectory(d);
                 } catch (NoSuchFileException gone) {
                     // deleted since
                 }
+                pendingDirs.remove(d);
             }
-            pendingDirs.clear();
         } catch (IOException e) {
             throw new StorageException("flushing the erasure-coded store failed: " + e.getMessage(), e);
+        }
+        // files of sealed packs are complete and synced: no need to keep them open
+        for (Map.Entry<Path, Writer> w : new ArrayList<>(writers.entrySet())) {
+            if (!w.getValue().pack.equals(current)) {
+                dropWriter(w.getKey());
+            }
         }
     }
 
@@ -354,8 +643,8 @@ public final class ErasureCodedChunkStore implements ChunkStore {
             try {
                 return readStripe(id, e);
             } catch (CorruptDataException ex) {
-                if (attempt == 0 && index.get(id) != e) {
-                    continue; // moved by a concurrent repack or deleted: look again
+                if (attempt < 2 && index.get(id) != e) {
+                    continue; // moved by a concurrent repack or repaired by scrub, or deleted: look again
                 }
                 throw ex;
             }
@@ -368,33 +657,15 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         boolean[] present = new boolean[n];
         int valid = 0;
         List<String> problems = new ArrayList<>();
-        // Pass 1: each shard where placement puts it, data shards first; stop at k intact shards.
+        // Data shards first; stop at k intact shards.
         for (int i = 0; i < n && valid < e.k(); i++) {
-            byte[] s = readShard(home(id, e.pack(), i), id, e, i, problems);
-            if (s != null) {
-                shards[i] = s;
+            ShardCheck c = checkShard(id, e, i);
+            if (c.data() != null) {
+                shards[i] = c.data();
                 present[i] = true;
                 valid++;
-            }
-        }
-        // Pass 2: the directory list changed since the write? Look for missing shards everywhere.
-        for (int i = 0; i < n && valid < e.k(); i++) {
-            if (present[i]) {
-                continue;
-            }
-            Path home = home(id, e.pack(), i);
-            for (Path d : dirs) {
-                Path f = shardPath(d, e.pack(), id, i);
-                if (f.equals(home) || !Files.exists(f)) {
-                    continue;
-                }
-                byte[] s = readShard(f, id, e, i, problems);
-                if (s != null) {
-                    shards[i] = s;
-                    present[i] = true;
-                    valid++;
-                    break;
-                }
+            } else {
+                problems.add(c.problem());
             }
         }
         if (valid < e.k()) {
@@ -414,52 +685,49 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     /** The stripe's payload from its k data shards. */
     private static EncodedChunk assemble(Entry e, byte[][] shards) {
         byte[] out = new byte[e.encodedLength()];
-        int shardLen = ShardHeader.shardLength(e.encodedLength(), e.k());
+        int shardLen = e.shardLength();
         for (int i = 0, off = 0; i < e.k() && off < out.length; i++, off += shardLen) {
             System.arraycopy(shards[i], 0, out, off, Math.min(shardLen, out.length - off));
         }
         return new EncodedChunk(e.codec(), e.rawLength(), out);
     }
 
-    /** The shard bytes of an intact shard file, or null (with the reason added to problems). */
-    private byte[] readShard(Path f, ContentHash id, Entry e, int index, List<String> problems) {
-        ShardCheck c = checkShard(f, id, e, index);
-        if (c.data() == null) {
-            problems.add(c.problem());
-        }
-        return c.data();
-    }
-
-    /** One shard file checked: its shard bytes when intact, else null and what is wrong; the bytes read. */
+    /** One shard checked: its shard bytes when intact, else null and what is wrong; the bytes read. */
     private record ShardCheck(byte[] data, String problem, long bytesRead) {}
 
-    private ShardCheck checkShard(Path f, ContentHash id, Entry e, int index) {
-        byte[] file;
-        try {
-            file = Files.readAllBytes(f);
+    private ShardCheck checkShard(ContentHash id, Entry e, int index) {
+        long loc = e.locs()[index];
+        if (loc == NOWHERE) {
+            return new ShardCheck(null, "shard " + index + " missing (no entry in any shard pack file)", 0);
+        }
+        Path f = shardPack(locDir(loc), e.pack());
+        int shardLen = e.shardLength();
+        ByteBuffer buf = ByteBuffer.allocate(ShardHeader.LENGTH + shardLen);
+        try (FileChannel ch = FileChannel.open(f, StandardOpenOption.READ)) {
+            readFully(ch, buf, locOffset(loc));
         } catch (NoSuchFileException ex) {
-            return new ShardCheck(null, "shard " + index + " missing", 0);
+            return new ShardCheck(null, "shard " + index + " missing (" + f + " is gone)", 0);
         } catch (IOException ex) {
             return new ShardCheck(null, "shard " + index + " unreadable: " + ex.getMessage(), 0);
         }
+        byte[] entry = buf.array();
+        long read = buf.position();
+        String where = "shard " + index + " at " + f.getFileName() + "@" + locOffset(loc);
+        if (buf.hasRemaining()) {
+            return new ShardCheck(null, where + " is truncated: " + read + " of " + entry.length + " bytes", read);
+        }
         try {
-            ShardHeader h = ShardHeader.decode(file, "shard " + index);
-            int shardLen = ShardHeader.shardLength(e.encodedLength(), e.k());
+            ShardHeader h = ShardHeader.decode(entry, where);
             if (!h.id().equals(id) || h.shardIndex() != index || h.k() != e.k() || h.m() != e.m()
                     || h.codec() != e.codec() || h.rawLength() != e.rawLength() || h.encodedLength() != e.encodedLength()) {
-                return new ShardCheck(null, "shard " + index + " header describes another stripe", file.length);
+                return new ShardCheck(null, where + ": header describes another stripe", read);
             }
-            if (file.length != ShardHeader.LENGTH + shardLen) {
-                return new ShardCheck(null, "shard " + index + " is " + file.length + " bytes, expected " + (ShardHeader.LENGTH + shardLen),
-                        file.length);
+            if (ShardHeader.crc(entry, ShardHeader.LENGTH, shardLen) != h.shardCrc()) {
+                return new ShardCheck(null, where + ": CRC32C mismatch", read);
             }
-            int crc = ShardHeader.crc(file, ShardHeader.LENGTH, shardLen);
-            if (crc != h.shardCrc()) {
-                return new ShardCheck(null, "shard " + index + " CRC32C mismatch", file.length);
-            }
-            return new ShardCheck(Arrays.copyOfRange(file, ShardHeader.LENGTH, file.length), null, file.length);
+            return new ShardCheck(Arrays.copyOfRange(entry, ShardHeader.LENGTH, entry.length), null, read);
         } catch (CorruptDataException ex) {
-            return new ShardCheck(null, ex.getMessage(), file.length);
+            return new ShardCheck(null, ex.getMessage(), read);
         }
     }
 
@@ -518,7 +786,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 ContentHash id = en.getKey();
                 if (keep.test(id)) {
                     EncodedChunk chunk = reencode.apply(id, readStripe(id, en.getValue()));
-                    copied += write(id, chunk);
+                    copied += write(id, chunk, encode(id, chunk));
                     kept++;
                 } else {
                     dropped++;
@@ -555,47 +823,41 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     }
 
     private void deletePackFiles(String pack) {
-        for (Path d : dirs) {
-            Path packDir = d.resolve("shards").resolve(pack);
-            if (!Files.isDirectory(packDir)) {
-                continue;
-            }
+        for (int d = 0; d < dirs.size(); d++) {
+            Path f = shardPack(d, pack);
+            dropWriter(f);
             try {
-                try (DirectoryStream<Path> fs = Files.newDirectoryStream(packDir)) {
-                    for (Path f : fs) {
-                        Files.deleteIfExists(f);
-                        pendingFiles.remove(f);
-                    }
-                }
-                Files.deleteIfExists(packDir);
-                pendingDirs.remove(packDir);
+                Files.deleteIfExists(f);
             } catch (IOException e) {
-                throw new StorageException("deleting pack " + pack + " in " + d + " failed: " + e.getMessage(), e);
+                throw new StorageException("deleting pack " + pack + " in " + dirs.get(d) + " failed: " + e.getMessage(), e);
             }
         }
     }
 
     // ---- scrub and repair ------------------------------------------------------------------------
 
-    /** One pass at a time: two passes repairing the same stripe would race on its files. */
+    /** One pass at a time: two passes repairing the same stripe would race on its entries. */
     private final java.util.concurrent.locks.ReentrantLock scrubLock = new java.util.concurrent.locks.ReentrantLock();
-    /** Rewritten shards between directory fsyncs: each file is fsynced before its rename, the renames in batches. */
-    private static final int RENAMES_PER_DIRECTORY_SYNC = 256;
+    /** Repaired shards between fsyncs: the shard pack files they were appended to are synced in batches. */
+    private static final int REPAIRS_PER_SYNC = 256;
 
-    /** Directories holding renames not yet fsynced (one scrub pass). */
+    /** Files holding appended repairs and directories holding new files, not yet fsynced (one scrub pass). */
     private static final class PendingSync {
+        final Set<Path> files = new LinkedHashSet<>();
         final Set<Path> dirs = new LinkedHashSet<>();
-        int renames;
+        int repairs;
     }
 
     /**
      * Reads every shard of every stripe and checks each as a read does (header, length, CRC32C): every
      * stored byte is covered. A stripe with damaged or missing shards but at least k intact ones is
-     * rebuilt, verified against its chunk id, and the bad shards written again where placement puts
-     * them (temporary file, fsync, rename, directory fsync), recreating pack directories and the
-     * data directory itself when they are gone. With fewer than k intact shards the chunk is reported
-     * unrecoverable and nothing is written. Concurrent puts, reads and repacks go on; a stripe that
-     * a repack moved or deleted meanwhile is skipped.
+     * rebuilt, verified against its chunk id, and each bad shard appended afresh to the shard pack
+     * file of its pack in the directory placement puts it in (created, with {@code shards/} and the
+     * data directory, when gone); the index then points at the new entry, the damaged bytes are left
+     * as they are (repack reclaims them). The files are fsynced in batches and before the pass ends.
+     * With fewer than k intact shards the chunk is reported unrecoverable and nothing is written.
+     * Concurrent puts, reads and repacks go on; a stripe that a repack moved or deleted meanwhile is
+     * skipped.
      */
     @Override
     public ScrubReport scrub(ScrubOptions options) {
@@ -645,12 +907,12 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 Entry e = en.getValue();
                 if (onlyDir < 0 || placesShardIn(en.getKey(), e, onlyDir)) {
                     todo.add(Map.entry(en.getKey(), e));
-                    total += (long) (e.k() + e.m()) * (ShardHeader.LENGTH + ShardHeader.shardLength(e.encodedLength(), e.k()));
+                    total += (long) (e.k() + e.m()) * (ShardHeader.LENGTH + e.shardLength());
                 }
             }
-            // Pack by pack, in id order: the files of a pack directory are read together.
-            todo.sort(Map.Entry.<ContentHash, Entry>comparingByValue(java.util.Comparator.comparing(Entry::pack))
-                    .thenComparing(Map.Entry.comparingByKey()));
+            // Pack by pack, in file order: the entries of a shard pack file are read front to back.
+            todo.sort(Map.Entry.<ContentHash, Entry>comparingByValue(java.util.Comparator.comparing(Entry::pack)
+                    .thenComparingLong(ErasureCodedChunkStore::firstOffset)).thenComparing(Map.Entry.comparingByKey()));
             ScrubRun run = new ScrubRun(options, todo.size(), total);
             PendingSync pending = new PendingSync();
             try {
@@ -668,6 +930,15 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         } finally {
             scrubLock.unlock();
         }
+    }
+
+    private static long firstOffset(Entry e) {
+        for (long l : e.locs()) {
+            if (l != NOWHERE) {
+                return locOffset(l);
+            }
+        }
+        return Long.MAX_VALUE;
     }
 
     private boolean placesShardIn(ContentHash id, Entry e, int dir) {
@@ -691,29 +962,11 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         byte[][] shards = new byte[n][];
         boolean[] present = new boolean[n];
         String[] problem = new String[n];
-        long[] homeBytes = new long[n];
         int valid = 0;
         long read = 0;
         for (int i = 0; i < n; i++) {
-            Path home = home(id, e.pack(), i);
-            ShardCheck c = checkShard(home, id, e, i);
+            ShardCheck c = checkShard(id, e, i);
             read += c.bytesRead();
-            homeBytes[i] = c.bytesRead();
-            if (c.data() == null) {
-                // Not where placement puts it: the directory list may have changed since the write.
-                for (Path d : dirs) {
-                    Path f = shardPath(d, e.pack(), id, i);
-                    if (f.equals(home) || !Files.exists(f)) {
-                        continue;
-                    }
-                    ShardCheck elsewhere = checkShard(f, id, e, i);
-                    read += elsewhere.bytesRead();
-                    if (elsewhere.data() != null) {
-                        c = elsewhere;
-                        break;
-                    }
-                }
-            }
             if (c.data() != null) {
                 shards[i] = c.data();
                 present[i] = true;
@@ -747,7 +1000,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
             }
         }
         synchronized (lock) {
-            if (closed || !e.equals(index.get(id))) {
+            if (closed || index.get(id) != e) {
                 return read; // moved or deleted by a repack meanwhile: the damage went with the old copy
             }
             run.chunkDamaged();
@@ -760,91 +1013,89 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 run.unrecoverable(id, e.pack(), unrecoverable);
                 return read;
             }
-            int shardLen = ShardHeader.shardLength(e.encodedLength(), e.k());
+            int shardLen = e.shardLength();
+            long[] locs = e.locs().clone();
             for (int i = 0; i < n; i++) {
                 if (present[i]) {
                     continue;
                 }
                 byte[] header = new ShardHeader(e.k(), e.m(), i, e.codec(), e.rawLength(), e.encodedLength(), shardLen, id,
                         ShardHeader.crc(shards[i], 0, shardLen)).encode();
-                Path target = home(id, e.pack(), i);
-                String failed = rewrite(target, header, shards[i], pending);
+                int d = homeDir(id, i);
+                String failed = appendRepair(d, e.pack(), header, shards[i], pending, locs, i);
                 if (failed == null) {
                     Pack p = packs.get(e.pack());
                     if (p != null) {
-                        p.bytes += header.length + (long) shardLen - homeBytes[i];
+                        p.bytes += header.length + (long) shardLen;
                     }
-                    run.damaged(id, e.pack(), i, problem[i], true, dirs.get((start(id) + i) % dirs.size()).toString());
+                    run.damaged(id, e.pack(), i, problem[i], true, dirs.get(d).toString());
                 } else {
                     run.damaged(id, e.pack(), i, problem[i] + "; rewriting it failed: " + failed, false, null);
                 }
             }
+            index.put(id, e.withLocs(locs));
         }
-        if (pending.renames >= RENAMES_PER_DIRECTORY_SYNC) {
+        if (pending.repairs >= REPAIRS_PER_SYNC) {
             syncPending(pending, run);
         }
         return read;
     }
 
     /**
-     * Writes one shard file durably in place of a damaged or missing one: a temporary file beside
-     * it, fsynced, then renamed over it; the directory fsync is batched ({@link PendingSync}).
-     * Returns null on success, else what failed (the temporary file is removed). Holds lock.
+     * Appends a rebuilt shard to directory {@code d}'s shard pack file of {@code pack} and points
+     * {@code locs[i]} at it; the fsync is batched ({@link PendingSync}). Returns null on success,
+     * else what failed (the file is cut back). Holds lock.
      */
-    private String rewrite(Path target, byte[] header, byte[] shard, PendingSync pending) {
-        Path packDir = target.getParent();
-        Path tmp = packDir.resolve(target.getFileName() + ".scrub.tmp");
+    private String appendRepair(int d, String pack, byte[] header, byte[] shard, PendingSync pending, long[] locs, int i) {
+        Path f = shardPack(d, pack);
+        long end = -1;
         try {
-            if (!Files.isDirectory(packDir)) {
-                // A replaced disk: the pack directory, shards/ and maybe the data directory are new.
-                Files.createDirectories(packDir);
-                for (Path p = packDir.getParent(); p != null; p = p.getParent()) {
-                    pending.dirs.add(p);
-                    if (dirs.contains(p)) {
-                        if (p.getParent() != null) {
-                            pending.dirs.add(p.getParent());
-                        }
-                        break;
-                    }
-                }
-            }
-            try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
-                    StandardOpenOption.WRITE)) {
-                ByteBuffer[] bufs = {ByteBuffer.wrap(header), ByteBuffer.wrap(shard)};
-                long want = header.length + (long) shard.length;
-                long done = 0;
-                while (done < want) {
-                    done += ch.write(bufs);
-                }
-                ch.force(true);
-            }
-            Files.move(tmp, target, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-            pending.dirs.add(packDir);
-            pending.renames++;
+            Writer w = writer(d, pack, pending.dirs);
+            end = w.end;
+            locs[i] = loc(d, append(w, header, shard));
+            pending.files.add(f);
+            pendingFiles.add(f);
+            pending.repairs++;
             return null;
         } catch (IOException | RuntimeException ex) {
-            try {
-                Files.deleteIfExists(tmp);
-            } catch (IOException ignored) {
-                // a stray temporary file is ignored by readers and removed with its pack
+            if (end >= 0) {
+                cutBack(f, end);
             }
             return ex.toString();
         }
     }
 
-    /** Fsyncs the directories holding this pass's renames; a failure is reported as damage left on disk. */
+    /** Fsyncs the files holding this pass's repairs and the directories of files it created; a failure is reported as damage left on disk. */
     private void syncPending(PendingSync pending, ScrubRun run) {
-        for (Path d : pending.dirs) {
-            try {
-                fsyncDirectory(d);
-            } catch (NoSuchFileException gone) {
-                // deleted since (its pack was repacked or deleted)
-            } catch (IOException ex) {
-                run.damaged(null, null, -1, "fsync of directory " + d + " failed after rewriting shards in it: " + ex.getMessage(), false, null);
+        synchronized (lock) {
+            for (Path f : pending.files) {
+                Writer w = writers.get(f);
+                if (w == null) {
+                    continue; // synced and closed by a flush since, or deleted with its pack
+                }
+                try {
+                    w.ch.force(false);
+                    pendingFiles.remove(f);
+                    if (!w.pack.equals(current)) {
+                        dropWriter(f);
+                    }
+                } catch (IOException ex) {
+                    run.damaged(null, null, -1, "fsync of " + f + " failed after appending repaired shards to it: " + ex.getMessage(), false, null);
+                }
+            }
+            for (Path d : pending.dirs) {
+                try {
+                    fsyncDirectory(d);
+                } catch (NoSuchFileException gone) {
+                    // deleted since
+                } catch (IOException ex) {
+                    run.damaged(null, null, -1, "fsync of directory " + d + " failed after creating a shard pack file in it: " + ex.getMessage(), false, null);
+                }
             }
         }
+        pending.files.clear();
         pending.dirs.clear();
-        pending.renames = 0;
+        pending.repairs = 0;
     }
 
     private static void fsyncDirectory(Path d) throws IOException {
@@ -865,6 +1116,9 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 flushLocked();
             } finally {
                 closed = true;
+                for (Path f : new ArrayList<>(writers.keySet())) {
+                    dropWriter(f);
+                }
             }
         }
     }

@@ -7,7 +7,7 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * The 64-byte header at the start of every shard file (docs/format.md, "Erasure-coded shards"),
+ * The 64-byte header at the start of every shard entry in a shard pack file (docs/format.md, "Erasure-coded shards"),
  * big-endian:
  * <pre>
  *  0  magic "STRS"        4
@@ -19,7 +19,7 @@ import java.util.zip.CRC32C;
  *  9  reserved, zero      3
  * 12  raw length          4   decoded chunk length
  * 16  encoded length      4   the stripe's payload: the encoded chunk bytes
- * 20  shard length        4   ceil(encoded length / k); the file is 64 + shard length bytes
+ * 20  shard length        4   ceil(encoded length / k); the entry is 64 + shard length bytes
  * 24  chunk id           32
  * 56  CRC32C of the shard bytes    4
  * 60  CRC32C of bytes 0..59        4

@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Random;
 import java.util.Set;
 import java.util.stream.Stream;
+import dev.strata.core.store.erasure.ShardPackFiles.ShardEntry;
 import org.junit.jupiter.api.Test;
 
 /** The conformance suite over six directories (4+2), plus faults: lost directories, flipped bits, truncation. */
@@ -41,16 +42,9 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
         return ErasureCodedChunkStore.open(dirs(dir, DIRS), 4, 2, 32 << 10);
     }
 
-    static List<Path> shardFiles(Path root) {
-        try (Stream<Path> s = Files.walk(root)) {
-            return s.filter(Files::isRegularFile).sorted().toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-    }
-
-    static List<Path> shardsOf(Path root, ContentHash id) {
-        return shardFiles(root).stream().filter(p -> p.getFileName().toString().startsWith(id.hex() + ".")).toList();
+    /** The intact shard entries of a chunk in the shard pack files under root, by shard index. */
+    static List<ShardEntry> shardsOf(Path root, ContentHash id) {
+        return ShardPackFiles.shardsOf(root, id.hex());
     }
 
     static void deleteTree(Path p) throws IOException {
@@ -65,14 +59,89 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
     void noTwoShardsOfAStripeShareADirectory() {
         List<TestChunks> chunks = putMany(30, 5000);
         for (TestChunks c : chunks) {
-            List<Path> shards = shardsOf(dir, c.id());
+            List<ShardEntry> shards = shardsOf(dir, c.id());
             assertEquals(6, shards.size());
             Set<Path> disks = new HashSet<>();
-            for (Path s : shards) {
-                disks.add(dir.relativize(s).getName(0));
+            for (ShardEntry s : shards) {
+                disks.add(dir.relativize(s.file()).getName(0));
             }
             assertEquals(6, disks.size(), "shards of " + c.id() + ": " + shards);
         }
+    }
+
+    @Test
+    void eachDirectoryHoldsOneShardPackFilePerPackNotOneFilePerShard() {
+        List<TestChunks> chunks = putMany(60, 5000);
+        store.flush();
+        int packs = store.packs().size();
+        assertTrue(packs > 1 && packs < chunks.size(), packs + " packs");
+        List<Path> files = ShardPackFiles.files(dir);
+        assertTrue(files.size() <= packs * DIRS, files.size() + " files for " + packs + " packs");
+        for (Path f : files) {
+            assertEquals("shards", f.getParent().getFileName().toString(), f.toString());
+            String pack = f.getFileName().toString().replace(".shp", "");
+            assertTrue(store.packs().stream().anyMatch(p -> p.packId().equals(pack)), f.toString());
+        }
+        assertEquals(chunks.size() * 6L, ShardPackFiles.entries(dir, true).size());
+    }
+
+    @Test
+    void aTornTailIsCutOffOnOpenAndTheChunkStaysReadable() throws IOException {
+        List<TestChunks> chunks = putMany(12, 5000);
+        store.close();
+        // tear the last entry of every file of one directory: half of it written, then a crash
+        Path disk2 = dir.resolve("disk2");
+        java.util.Map<Path, Long> cleanEnds = new java.util.HashMap<>();
+        for (Path f : ShardPackFiles.files(disk2)) {
+            List<ShardEntry> es = ShardPackFiles.entries(f);
+            ShardEntry last = es.get(es.size() - 1);
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(f, java.nio.file.StandardOpenOption.WRITE)) {
+                ch.truncate(last.offset() + last.length() / 2);
+            }
+            cleanEnds.put(f, last.offset());
+        }
+        reopen();
+        chunks.forEach(this::assertStored);
+        for (var en : cleanEnds.entrySet()) {
+            assertEquals(en.getValue(), Files.size(en.getKey()), "the torn entry is cut off: " + en.getKey());
+            Path saved = disk2.resolve("damaged").resolve(en.getKey().getFileName() + "." + en.getValue());
+            assertTrue(Files.isRegularFile(saved), "the cut bytes are kept aside: " + saved);
+        }
+        // a chunk whose shard was torn is readable from the others, and scrub restores the shard
+        dev.strata.core.store.ScrubReport r = ((ErasureCodedChunkStore) store).scrub(dev.strata.core.store.ScrubOptions.unlimited());
+        assertEquals(cleanEnds.size(), r.repaired(), r.toString());
+        assertEquals(chunks.size() * 6L, ShardPackFiles.entries(dir, true).size());
+        putMany(3, 4000).forEach(this::assertStored);
+        reopen();
+        chunks.forEach(this::assertStored);
+    }
+
+    @Test
+    void aDamagedHeaderInTheMiddleOfAFileLosesOnlyThatShardOnReopen() throws IOException {
+        List<TestChunks> chunks = putMany(12, 5000);
+        store.close();
+        Path f = ShardPackFiles.files(dir.resolve("disk0")).get(0);
+        List<ShardEntry> before = ShardPackFiles.entries(f);
+        assertTrue(before.size() >= 3, before.toString());
+        ShardPackFiles.flipBit(before.get(1), 8 * 30); // in the header: its length can no longer be trusted
+        reopen();
+        chunks.forEach(this::assertStored);
+        dev.strata.core.store.ScrubReport r = ((ErasureCodedChunkStore) store).scrub(dev.strata.core.store.ScrubOptions.unlimited());
+        assertEquals(1, r.damaged(), r.toString());
+        assertEquals(1, r.repaired());
+        assertTrue(r.damage().get(0).reason().contains("missing"), r.damage().toString());
+        assertEquals(before.get(1).chunk(), r.damage().get(0).chunk().hex());
+    }
+
+    @Test
+    void theOldOneFilePerShardLayoutIsRefusedClearly() throws IOException {
+        store.close();
+        Path root = dir.resolve("old");
+        Files.createDirectories(root.resolve("disk3").resolve("shards").resolve("0123456789abcdef0123456789abcdef"));
+        dev.strata.core.StorageException e = assertThrows(dev.strata.core.StorageException.class,
+                () -> ErasureCodedChunkStore.open(dirs(root, DIRS), 4, 2, 32 << 10));
+        assertTrue(e.getMessage().contains("old one-file-per-shard layout"), e.getMessage());
+        store = open(dir);
     }
 
     @Test
@@ -106,19 +175,14 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
         store.flush();
         int i = 0;
         for (TestChunks c : chunks) {
-            List<Path> shards = new ArrayList<>(shardsOf(dir, c.id()));
+            List<ShardEntry> shards = new ArrayList<>(shardsOf(dir, c.id()));
             java.util.Collections.shuffle(shards, r);
             for (int j = 0; j < 2; j++) {
-                Path victim = shards.get(j);
-                byte[] b = Files.readAllBytes(victim);
+                ShardEntry victim = shards.get(j);
                 switch ((i + j) % 3) {
-                    case 0 -> { // flip a bit anywhere, header included
-                        int bit = r.nextInt(b.length * 8);
-                        b[bit / 8] ^= (byte) (1 << (bit % 8));
-                        Files.write(victim, b);
-                    }
-                    case 1 -> Files.write(victim, java.util.Arrays.copyOf(b, r.nextInt(b.length))); // truncate
-                    default -> Files.write(victim, new byte[0]); // emptied
+                    case 0 -> ShardPackFiles.flipBit(victim, r.nextInt(victim.length() * 8)); // anywhere, header included
+                    case 1 -> ShardPackFiles.zero(victim, r.nextInt(victim.length())); // a torn write: the rest never landed
+                    default -> ShardPackFiles.erase(victim); // gone altogether
                 }
             }
             i++;
@@ -132,11 +196,9 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
     void threeCorruptShardsAreAnErrorNotWrongBytes() throws IOException {
         TestChunks c = TestChunks.random(random, 20_000);
         store.put(c.id(), c.encoded());
-        List<Path> shards = shardsOf(dir, c.id());
+        List<ShardEntry> shards = shardsOf(dir, c.id());
         for (int j = 0; j < 3; j++) {
-            byte[] b = Files.readAllBytes(shards.get(j));
-            b[b.length - 1] ^= 0x40;
-            Files.write(shards.get(j), b);
+            ShardPackFiles.flipBit(shards.get(j), 8L * shards.get(j).length() - 2);
         }
         CorruptDataException e = assertThrows(CorruptDataException.class, () -> store.get(c.id()));
         assertTrue(e.getMessage().contains("CRC32C"), e.getMessage());
@@ -148,12 +210,12 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
         TestChunks b = TestChunks.random(random, 4000);
         store.put(a.id(), a.encoded());
         store.put(b.id(), b.encoded());
-        // overwrite three of a's shard files with b's shard of the same index: valid CRCs, wrong stripe
+        // overwrite three of a's shard entries with b's entry of the same index: valid CRCs, wrong stripe
+        List<ShardEntry> as = shardsOf(dir, a.id());
+        List<ShardEntry> bs = shardsOf(dir, b.id());
         for (int j = 0; j < 3; j++) {
-            Path pa = shardsOf(dir, a.id()).get(j);
-            String idx = pa.getFileName().toString().substring(65);
-            Path pb = shardsOf(dir, b.id()).stream().filter(p -> p.getFileName().toString().substring(65).equals(idx)).findFirst().orElseThrow();
-            Files.copy(pb, pa, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+            assertEquals(as.get(j).length(), bs.get(j).length());
+            ShardPackFiles.overwrite(as.get(j).file(), as.get(j).offset(), ShardPackFiles.read(bs.get(j)));
         }
         CorruptDataException e = assertThrows(CorruptDataException.class, () -> store.get(a.id()));
         assertTrue(e.getMessage().contains("another stripe"), e.getMessage());
@@ -168,8 +230,7 @@ class ErasureCodedChunkStoreTest extends ChunkStoreConformanceTest {
         assertArrayEquals(new int[] {1, 2}, ((ErasureCodedChunkStore) store).geometry());
         List<TestChunks> chunks = putMany(10, 5000);
         for (TestChunks c : chunks) {
-            List<Path> shards = shardsOf(root, c.id());
-            assertEquals(3, shards.size());
+            assertEquals(3, shardsOf(root, c.id()).size());
         }
         store.flush();
         try {

@@ -19,6 +19,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import dev.strata.core.store.erasure.ShardPackFiles.ShardEntry;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
@@ -48,14 +49,15 @@ class ErasureCodedScrubPropertyTest {
                     }
                 }
                 store.flush();
-                Map<Path, byte[]> before = snapshot(root);
+                Map<String, byte[]> before = snapshot(root);
+                List<ShardEntry> all = ShardPackFiles.entries(root, true);
                 int injected = 0;
                 for (TestChunks c : chunks) {
-                    List<Path> shards = new ArrayList<>(shardsOf(root, c.id()));
+                    List<ShardEntry> shards = new ArrayList<>(shardsOf(root, c.id()));
                     Collections.shuffle(shards, r);
                     int victims = r.nextInt(m + 1);
                     for (int j = 0; j < victims; j++) {
-                        damage(shards.get(j), r, before, c);
+                        damage(shards.get(j), r, all, c);
                         injected++;
                     }
                 }
@@ -77,32 +79,26 @@ class ErasureCodedScrubPropertyTest {
         }
     }
 
-    /** One detectable change to one shard file. */
-    private static void damage(Path f, Random r, Map<Path, byte[]> files, TestChunks owner) throws IOException {
-        byte[] b = Files.readAllBytes(f);
+    /** One detectable change to one shard entry, in place in its shard pack file. */
+    private static void damage(ShardEntry e, Random r, List<ShardEntry> all, TestChunks owner) {
         switch (r.nextInt(5)) {
-            case 0 -> {
-                int bit = r.nextInt(b.length * 8);
-                b[bit / 8] ^= (byte) (1 << (bit % 8));
-                Files.write(f, b);
-            }
-            case 1 -> Files.write(f, java.util.Arrays.copyOf(b, r.nextInt(b.length)));
-            case 2 -> Files.write(f, new byte[0]);
-            case 3 -> Files.delete(f);
+            case 0 -> ShardPackFiles.flipBit(e, r.nextInt(e.length() * 8));
+            case 1 -> ShardPackFiles.zero(e, r.nextInt(e.length())); // torn: the rest never landed
+            case 2 -> ShardPackFiles.erase(e);
+            case 3 -> ShardPackFiles.zero(e, ShardHeader.LENGTH); // header intact, shard bytes zeroed
             default -> {
-                // a valid shard of another stripe (or, failing that, random bytes) in its place
-                String name = f.getFileName().toString();
-                String index = name.substring(name.indexOf('.'));
-                Path other = files.keySet().stream()
-                        .filter(p -> p.getFileName().toString().endsWith(index) && !p.getFileName().toString().startsWith(owner.id().hex()))
+                // the start of another stripe's longer entry of the same index in its place (or, failing that, random bytes)
+                ShardEntry other = all.stream()
+                        .filter(x -> x.index() == e.index() && !x.chunk().equals(owner.id().hex()) && x.length() > e.length())
                         .findFirst().orElse(null);
+                byte[] junk;
                 if (other != null) {
-                    Files.write(f, files.get(other));
+                    junk = java.util.Arrays.copyOf(ShardPackFiles.read(other), e.length());
                 } else {
-                    byte[] junk = new byte[b.length];
+                    junk = new byte[e.length()];
                     r.nextBytes(junk);
-                    Files.write(f, junk);
                 }
+                ShardPackFiles.overwrite(e.file(), e.offset(), junk);
             }
         }
     }

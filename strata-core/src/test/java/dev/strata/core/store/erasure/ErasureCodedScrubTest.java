@@ -30,6 +30,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
+import dev.strata.core.store.erasure.ShardPackFiles.ShardEntry;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -64,21 +65,13 @@ class ErasureCodedScrubTest {
         store.close();
     }
 
-    /** Every shard file's bytes, by path: what a perfect repair restores exactly. */
-    static Map<Path, byte[]> snapshot(Path root) {
-        Map<Path, byte[]> out = new TreeMap<>();
-        try (Stream<Path> s = Files.walk(root)) {
-            for (Path p : s.filter(Files::isRegularFile).toList()) {
-                out.put(p, Files.readAllBytes(p));
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        return out;
+    /** Every intact shard entry's bytes, by directory, pack, chunk and index: what a perfect repair restores exactly. */
+    static Map<String, byte[]> snapshot(Path root) {
+        return ShardPackFiles.snapshot(root);
     }
 
-    static void assertSameFiles(Map<Path, byte[]> expected, Map<Path, byte[]> actual) {
-        assertEquals(expected.keySet(), actual.keySet(), "the same shard files");
+    static void assertSameFiles(Map<String, byte[]> expected, Map<String, byte[]> actual) {
+        assertEquals(expected.keySet(), actual.keySet(), "the same intact shards in the same directories");
         expected.forEach((p, b) -> assertArrayEquals(b, actual.get(p), "bytes of " + p));
     }
 
@@ -88,14 +81,12 @@ class ErasureCodedScrubTest {
         }
     }
 
-    static void flipBit(Path f, int bit) throws IOException {
-        byte[] b = Files.readAllBytes(f);
-        b[bit / 8] ^= (byte) (1 << (bit % 8));
-        Files.write(f, b);
+    static void flipBit(ShardEntry e, long bit) {
+        ShardPackFiles.flipBit(e, bit);
     }
 
-    static Path shard(Path root, ContentHash id, int index) {
-        return shardsOf(root, id).stream().filter(p -> p.getFileName().toString().endsWith("." + index)).findFirst().orElseThrow();
+    static ShardEntry shard(Path root, ContentHash id, int index) {
+        return ShardPackFiles.shard(root, id.hex(), index);
     }
 
     /** The pieces a report lists as damaged: "chunk-hex.shard". */
@@ -113,19 +104,19 @@ class ErasureCodedScrubTest {
 
     @Test
     void flippedBitsATruncatedAndADeletedShardAreFoundAndRepairedExactly() throws IOException {
-        Map<Path, byte[]> before = snapshot(dir);
+        Map<String, byte[]> before = snapshot(dir);
         TestChunks a = chunks.get(0), b = chunks.get(1), c = chunks.get(2), d = chunks.get(3), e = chunks.get(4);
-        Path dataShard = shard(dir, a.id(), 1);
+        ShardEntry dataShard = shard(dir, a.id(), 1);
         flipBit(dataShard, 8 * (ShardHeader.LENGTH + 3) + 5); // in the shard bytes
-        Path parityShard = shard(dir, b.id(), 5);
+        ShardEntry parityShard = shard(dir, b.id(), 5);
         flipBit(parityShard, 8 * 20 + 1); // in the header
-        Path truncated = shard(dir, c.id(), 0);
-        Files.write(truncated, java.util.Arrays.copyOf(Files.readAllBytes(truncated), ShardHeader.LENGTH + 7));
-        Path deleted = shard(dir, d.id(), 3);
-        Files.delete(deleted);
-        Path twice1 = shard(dir, e.id(), 0), twice2 = shard(dir, e.id(), 4); // two of one stripe: still within parity
-        flipBit(twice1, 8 * (Files.readAllBytes(twice1).length - 1));
-        Files.write(twice2, new byte[0]);
+        ShardEntry torn = shard(dir, c.id(), 0);
+        ShardPackFiles.zero(torn, ShardHeader.LENGTH + 7); // a torn write: only 7 shard bytes landed
+        ShardEntry erased = shard(dir, d.id(), 3);
+        ShardPackFiles.erase(erased); // header and all: gone
+        ShardEntry twice1 = shard(dir, e.id(), 0), twice2 = shard(dir, e.id(), 4); // two of one stripe: still within parity
+        flipBit(twice1, 8L * twice1.length() - 1);
+        ShardPackFiles.erase(twice2);
 
         assertAllReadBack(); // reads route around the damage before any repair
         ScrubReport r = store.scrub(ScrubOptions.unlimited());
@@ -139,8 +130,10 @@ class ErasureCodedScrubTest {
         assertEquals(Set.of(a.id().hex() + ".1", b.id().hex() + ".5", c.id().hex() + ".0", d.id().hex() + ".3",
                 e.id().hex() + ".0", e.id().hex() + ".4"), damaged(r));
         assertTrue(r.damage().stream().anyMatch(x -> x.reason().contains("CRC32C")), r.damage().toString());
-        assertTrue(r.damage().stream().anyMatch(x -> x.reason().contains("missing")), r.damage().toString());
+        assertTrue(r.damage().stream().anyMatch(x -> x.reason().contains("magic")), r.damage().toString());
         assertSameFiles(before, snapshot(dir));
+        // repairs are appended, never written over the damage
+        assertTrue(ShardPackFiles.entries(dir, false).size() > before.size(), "the damaged entries are still there");
         assertSecondPassFindsNothing();
         assertAllReadBack();
         store.close();
@@ -151,7 +144,7 @@ class ErasureCodedScrubTest {
 
     @Test
     void aDeletedDirectoryIsRecreatedByScrub() throws IOException {
-        Map<Path, byte[]> before = snapshot(dir);
+        Map<String, byte[]> before = snapshot(dir);
         deleteTree(dir.resolve("disk2"));
         assertAllReadBack();
         ScrubReport r = store.scrub(ScrubOptions.unlimited());
@@ -165,7 +158,7 @@ class ErasureCodedScrubTest {
 
     @Test
     void aReplacedEmptyDirectoryIsRebuiltEvenAfterReopen() throws IOException {
-        Map<Path, byte[]> before = snapshot(dir);
+        Map<String, byte[]> before = snapshot(dir);
         store.close();
         deleteTree(dir.resolve("disk4"));
         Files.createDirectories(dir.resolve("disk4")); // the new, empty disk
@@ -195,7 +188,7 @@ class ErasureCodedScrubTest {
         }
         store.flush();
         Path disk0 = dir.resolve("wide").resolve("disk0");
-        long inDisk0 = chunks.stream().filter(c -> shardsOf(dir.resolve("wide"), c.id()).stream().anyMatch(p -> p.startsWith(disk0))).count();
+        long inDisk0 = chunks.stream().filter(c -> shardsOf(dir.resolve("wide"), c.id()).stream().anyMatch(p -> p.file().startsWith(disk0))).count();
         assertTrue(inDisk0 > 0 && inDisk0 < chunks.size(), inDisk0 + " of " + chunks.size());
         ScrubReport r = store.rebuild(disk0, ScrubOptions.unlimited());
         assertEquals(inDisk0, r.chunksTotal());
@@ -207,7 +200,7 @@ class ErasureCodedScrubTest {
         for (int d : new int[] {0, 3, 5}) {
             deleteTree(dir.resolve("disk" + d));
         }
-        Map<Path, byte[]> before = snapshot(dir);
+        Map<String, byte[]> before = snapshot(dir);
         for (TestChunks c : chunks) {
             assertThrows(CorruptDataException.class, () -> store.get(c.id()));
         }
@@ -230,7 +223,7 @@ class ErasureCodedScrubTest {
         for (int i : new int[] {0, 2, 4}) {
             flipBit(shard(dir, lost.id(), i), 8 * ShardHeader.LENGTH + i);
         }
-        Files.delete(shard(dir, fine.id(), 2));
+        ShardPackFiles.erase(shard(dir, fine.id(), 2));
         assertThrows(CorruptDataException.class, () -> store.get(lost.id()));
         ScrubReport r = store.scrub(ScrubOptions.unlimited());
         assertEquals(4, r.damaged());
@@ -251,14 +244,13 @@ class ErasureCodedScrubTest {
         store.put(a.id(), b.encoded()); // a buggy caller: the contract says the id was verified
         store.flush();
         assertEquals(0, store.scrub(ScrubOptions.unlimited()).damaged(), "intact shards: checksums only (fsck checks ids)");
-        Path lost = shard(dir, a.id(), 2);
-        Files.delete(lost);
+        ShardPackFiles.erase(shard(dir, a.id(), 2));
         ScrubReport r = store.scrub(ScrubOptions.unlimited());
         assertEquals(1, r.damaged());
         assertEquals(0, r.repaired());
         assertEquals(1, r.chunksUnrecoverable());
         assertTrue(r.unrecoverable().get(0).reason().contains("fails its id check"), r.unrecoverable().get(0).reason());
-        assertFalse(Files.exists(lost), "nothing written from a stripe that does not decode to its id");
+        assertTrue(shardsOf(dir, a.id()).stream().noneMatch(x -> x.index() == 2), "nothing written from a stripe that does not decode to its id");
         assertThrows(CorruptDataException.class, () -> store.get(a.id()));
     }
 
@@ -294,10 +286,10 @@ class ErasureCodedScrubTest {
                 assertThrows(NotFoundException.class, () -> store.get(c.id()));
             }
         }
-        // no stray shard files resurrected in deleted packs
+        // no stray shard pack files resurrected for deleted packs
         Set<String> packs = store.packs().stream().map(PackInfo::packId).collect(Collectors.toSet());
-        for (Path f : snapshot(dir).keySet()) {
-            assertTrue(packs.contains(f.getParent().getFileName().toString()), "file of a deleted pack: " + f);
+        for (Path f : ShardPackFiles.files(dir)) {
+            assertTrue(packs.contains(f.getFileName().toString().replace(".shp", "")), "file of a deleted pack: " + f);
         }
         report.set(store.scrub(ScrubOptions.unlimited()));
         assertTrue(report.get().clean());
