@@ -51,11 +51,11 @@ class CrashTest {
                 long t0 = System.nanoTime();
                 JsonNode base = first.ok("push", src.toString(), "lab/crash@main", "-m", "base", "--json").json();
                 pushMillis = (int) Math.max(20, (System.nanoTime() - t0) / 1_000_000);
-                committed.put(base.path("commit").path("id").asText(), sha256(src.resolve("model.bin")));
+                committed.put(base.path("commit").path("id").asText(), MaintenanceCrashTest.sha256(src.resolve("model.bin")));
             }
             for (int round = 0; round < rounds; round++) {
                 mutate(src.resolve("model.bin"), random);
-                String expected = sha256(src.resolve("model.bin"));
+                String expected = MaintenanceCrashTest.sha256(src.resolve("model.bin"));
                 CliRunner cli = server.cli();
                 CompletableFuture<CliRunner.Run> push = CompletableFuture.supplyAsync(
                         () -> cli.run("push", src.toString(), "lab/crash@main", "-m", "round", "--json"));
@@ -123,32 +123,13 @@ class CrashTest {
             cli.ok("pull", "lab/crash@" + id, "-o", out.toString()); // verifies every file's SHA-256
             String want = committed.get(id);
             if (want != null) {
-                assertEquals(want, sha256(out.resolve("model.bin")), "commit " + id + " content");
+                assertEquals(want, MaintenanceCrashTest.sha256(out.resolve("model.bin")), "commit " + id + " content");
             }
-            deleteTree(out);
+            MaintenanceCrashTest.deleteTree(out);
             verified.add(id);
         }
         for (String id : committed.keySet()) {
             assertTrue(log.findValuesAsText("id").contains(id), "acknowledged commit " + id + " is visible after the crash");
-        }
-    }
-
-    private static String sha256(Path f) throws Exception {
-        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(f)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return java.util.HexFormat.of().formatHex(md.digest());
-    }
-
-    private static void deleteTree(Path p) throws Exception {
-        try (var walk = Files.walk(p)) {
-            for (Path x : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.delete(x);
-            }
         }
     }
 }
