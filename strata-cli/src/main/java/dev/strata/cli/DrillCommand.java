@@ -7,10 +7,8 @@ import dev.strata.core.ContentHash;
 import dev.strata.core.Names;
 import dev.strata.service.RepoRev;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
 import java.util.Comparator;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
@@ -101,7 +99,7 @@ final class DrillCommand implements Callable<Integer> {
             }
             long size = Files.size(file);
             bytes += size;
-            String sha = sha256(file).hex();
+            String sha = ContentHash.sha256Of(file).hex();
             if (size != f.path("size").asLong() || !sha.equals(f.path("sha256").asText())) {
                 mismatches.addObject().put("path", path).put("problem", "content differs").put("expected_sha256", f.path("sha256").asText())
                         .put("actual_sha256", sha).put("expected_size", f.path("size").asLong()).put("actual_size", size);
@@ -197,17 +195,6 @@ final class DrillCommand implements Callable<Integer> {
         return env != null ? env : Cli.userConfig().getProperty("token");
     }
 
-    private static ContentHash sha256(Path file) throws IOException {
-        MessageDigest md = ContentHash.sha256();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return ContentHash.ofDigest(md);
-    }
 
     private static void deleteTree(Path dir) {
         try (Stream<Path> s = Files.walk(dir)) {

@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -162,7 +161,7 @@ final class PullOperation {
             throw e;
         }
         if (verifySha256) {
-            ContentHash got = sha256(tmp);
+            ContentHash got = ContentHash.sha256Of(tmp);
             if (!got.equals(sha)) {
                 Files.deleteIfExists(tmp);
                 throw new CorruptDataException("SHA-256 of " + path, sha.hex(), got.hex());
@@ -198,17 +197,5 @@ final class PullOperation {
         while (buf.hasRemaining()) {
             pos += ch.write(buf, pos);
         }
-    }
-
-    private static ContentHash sha256(Path file) throws IOException {
-        MessageDigest md = ContentHash.sha256();
-        try (InputStream in = Files.newInputStream(file)) {
-            byte[] buf = new byte[1 << 20];
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return ContentHash.ofDigest(md);
     }
 }

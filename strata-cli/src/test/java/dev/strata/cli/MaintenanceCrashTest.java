@@ -224,14 +224,7 @@ class MaintenanceCrashTest {
     }
 
     static String sha256(Path f) throws Exception {
-        java.security.MessageDigest md = java.security.MessageDigest.getInstance("SHA-256");
-        try (var in = Files.newInputStream(f)) {
-            byte[] buf = new byte[1 << 20];
-            for (int n; (n = in.read(buf)) > 0; ) {
-                md.update(buf, 0, n);
-            }
-        }
-        return java.util.HexFormat.of().formatHex(md.digest());
+        return dev.strata.core.ContentHash.sha256Of(f).hex();
     }
 
     static void deleteTree(Path p) throws Exception {

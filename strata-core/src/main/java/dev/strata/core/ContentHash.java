@@ -54,6 +54,18 @@ public final class ContentHash implements Comparable<ContentHash> {
         return new ContentHash(dev.strata.core.hash.Blake3.hash(data, offset, length));
     }
 
+    /** SHA-256 of a file's bytes, read in 1 MiB steps (whole-file checks after a pull or a drill). */
+    public static ContentHash sha256Of(java.nio.file.Path file) throws java.io.IOException {
+        MessageDigest md = sha256();
+        try (java.io.InputStream in = java.nio.file.Files.newInputStream(file)) {
+            byte[] buf = new byte[1 << 20];
+            for (int n; (n = in.read(buf)) > 0; ) {
+                md.update(buf, 0, n);
+            }
+        }
+        return ofDigest(md);
+    }
+
     /** SHA-256 of {@code data}: a whole-file digest. */
     public static ContentHash sha256Of(byte[] data) {
         return new ContentHash(sha256().digest(data));
