@@ -1,5 +1,6 @@
 package dev.strata.cli;
 
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -15,14 +16,17 @@ import picocli.CommandLine.Command;
                 "Every request carries an API token: sign in once with `strata login` (the first start of a",
                 "server writes the admin's token to DATA/admin.token).",
                 "Revisions are written REPO@REV: a branch, a tag or a commit id prefix, with ~N for ancestors",
-                "(lab/chimera@run-42~1)."},
-        subcommands = {ServeCommand.class, LoginCommand.class, LogoutCommand.class, WhoamiCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class,
-                CatCommand.class, BranchCommand.class, TagCommand.class, LogCommand.class, ShowCommand.class,
-                FindCommand.class, LineageCommand.class, DiffCommand.class, StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class,
-                ScrubCommand.class, FsckCommand.class, RepairCommand.class, BackupCommand.class, RestoreCatalogCommand.class,
-                UserCommand.class, GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
-                AuditCommand.class, ReplicationCommand.class, DrillCommand.class, CommandLine.HelpCommand.class})
+                "(lab/chimera@run-42~1)."})
 public final class Main implements Runnable {
+    /** The subcommands, in the order `strata --help` lists them. */
+    static final List<Class<?>> SUBCOMMANDS = List.of(ServeCommand.class, LoginCommand.class, LogoutCommand.class,
+            WhoamiCommand.class, RepoCommand.class, PushCommand.class, PullCommand.class, CatCommand.class, BranchCommand.class,
+            TagCommand.class, LogCommand.class, ShowCommand.class, FindCommand.class, LineageCommand.class, DiffCommand.class,
+            StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class, ScrubCommand.class,
+            FsckCommand.class, RepairCommand.class, BackupCommand.class, RestoreCatalogCommand.class, UserCommand.class,
+            GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
+            AuditCommand.class, ReplicationCommand.class, DrillCommand.class, CommandLine.HelpCommand.class);
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -42,11 +46,28 @@ public final class Main implements Runnable {
         return run(System.out, new java.io.PrintWriter(System.err, true), args);
     }
 
+    /**
+     * Registers only the subcommand that {@code args} names, or all of them (no or an unknown
+     * name, {@code help}, root options). Building picocli's model of all 34 commands costs about
+     * 0.3 s of start-up, which every push and pull would pay (docs/benchmarks.md, "Transfer").
+     */
+    static void addSubcommands(CommandLine cl, String[] args) {
+        String first = args.length == 0 ? "" : args[0];
+        for (Class<?> c : SUBCOMMANDS) {
+            if (c.getAnnotation(Command.class).name().equals(first) && !"help".equals(first)) {
+                cl.addSubcommand(c);
+                return;
+            }
+        }
+        SUBCOMMANDS.forEach(cl::addSubcommand);
+    }
+
     /** Runs one command with the given output streams (tests and embedding). */
     public static int run(java.io.OutputStream stdout, java.io.PrintWriter err, String... args) {
         Main main = new Main();
         main.stdout = stdout;
         CommandLine cl = new CommandLine(main);
+        addSubcommands(cl, args);
         cl.setOut(new java.io.PrintWriter(new java.io.OutputStreamWriter(stdout, java.nio.charset.StandardCharsets.UTF_8), true));
         cl.setErr(err);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> Cli.report(e, cmd));

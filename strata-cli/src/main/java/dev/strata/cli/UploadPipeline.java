@@ -23,19 +23,25 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Sends chunks while the files are still being chunked (docs/api.md, "Push"): chunk ids arrive
- * segment by segment from the chunker; every {@link #IDS_PER_ROUND} new ids the pipeline asks the
- * server which it lacks and uploads those in batches of about {@link #BATCH_BYTES}, re-reading
- * them from the files (still in the page cache). Several rounds run at once, bounded by
- * {@code inFlight}, so hashing, negotiation and upload overlap.
+ * segment by segment from the chunker; every {@link #IDS_PER_ROUND} new ids, or
+ * {@link #BYTES_PER_ROUND} of new chunk bytes (model files have few, large chunks), the pipeline
+ * asks the server which it lacks and uploads those in batches of about {@link #BATCH_BYTES},
+ * re-reading them from the files (still in the page cache). One thread negotiates round after
+ * round; {@code inFlight} threads send the batches of all rounds, so hashing, negotiation, upload
+ * and the server's writes and fsyncs overlap.
+ *
+ * <p>Platform threads, not virtual ones: socket I/O from a virtual thread leaves the JDK's poller
+ * thread in native code, and {@code System.exit} then waits 300 ms for it (JDK 25), a toll on
+ * every push.
  */
 final class UploadPipeline implements AutoCloseable {
     static final int IDS_PER_ROUND = 2048;
     static final int BATCH_BYTES = 32 << 20;
+    static final long BYTES_PER_ROUND = 2L * BATCH_BYTES;
 
     record Source(Path file, long offset, int length) {}
 
@@ -43,13 +49,16 @@ final class UploadPipeline implements AutoCloseable {
     private final String sessionPath;
     private final boolean compress;
     private final Progress bar;
-    private final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
-    private final Semaphore inFlight;
+    private final ExecutorService negotiator = Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("strata-push-negotiate").daemon().factory());
+    private final ExecutorService senders;
     /** Reused request bodies for raw batches: a 32 MiB array per batch would be a humongous allocation each time. */
     private final java.util.concurrent.BlockingQueue<byte[]> buffers = new java.util.concurrent.LinkedBlockingQueue<>();
     private final Set<ContentHash> seen = new HashSet<>();
     private final List<Future<?>> rounds = new ArrayList<>();
+    private final List<Future<?>> sends = java.util.Collections.synchronizedList(new ArrayList<>());
     private Map<ContentHash, Source> pending = new java.util.LinkedHashMap<>();
+    private long pendingBytes;
     private final AtomicLong sentBytes = new AtomicLong();
     private final AtomicLong sentChunks = new AtomicLong();
     private final AtomicLong knownChunks = new AtomicLong();
@@ -59,7 +68,8 @@ final class UploadPipeline implements AutoCloseable {
         this.sessionPath = sessionPath;
         this.compress = compress;
         this.bar = bar;
-        this.inFlight = new Semaphore(Math.max(1, inFlight));
+        this.senders = Executors.newFixedThreadPool(Math.max(1, inFlight),
+                Thread.ofPlatform().name("strata-push-send-", 0).daemon().factory());
     }
 
     /** Takes one segment's chunks of {@code file}; thread-safe. */
@@ -67,9 +77,10 @@ final class UploadPipeline implements AutoCloseable {
         for (ChunkSpan s : spans) {
             if (seen.add(s.id())) {
                 pending.put(s.id(), new Source(file, s.offset(), s.length()));
+                pendingBytes += s.length();
             }
         }
-        if (pending.size() >= IDS_PER_ROUND) {
+        if (pending.size() >= IDS_PER_ROUND || pendingBytes >= BYTES_PER_ROUND) {
             dispatch();
         }
     }
@@ -77,24 +88,29 @@ final class UploadPipeline implements AutoCloseable {
     private void dispatch() {
         Map<ContentHash, Source> round = pending;
         pending = new java.util.LinkedHashMap<>();
-        rounds.add(pool.submit(() -> {
+        pendingBytes = 0;
+        rounds.add(negotiator.submit(() -> {
             runRound(round);
             return null;
         }));
     }
 
-    /** Sends what is left and waits for every round; rethrows the first failure. */
+    /** Sends what is left and waits for every round and batch; rethrows the first failure. */
     void finish() throws IOException {
+        List<Future<?>> all;
         synchronized (this) {
             if (!pending.isEmpty()) {
                 dispatch();
             }
-        }
-        List<Future<?>> all;
-        synchronized (this) {
             all = List.copyOf(rounds);
         }
-        for (Future<?> f : all) {
+        awaitAll(all);
+        // Every round has queued its batches by now.
+        awaitAll(List.copyOf(sends));
+    }
+
+    private static void awaitAll(List<Future<?>> tasks) throws IOException {
+        for (Future<?> f : tasks) {
             try {
                 f.get();
             } catch (ExecutionException e) {
@@ -130,18 +146,24 @@ final class UploadPipeline implements AutoCloseable {
             batch.add(e.getKey());
             size += e.getValue().length();
             if (size >= BATCH_BYTES) {
-                send(batch, round);
+                queueSend(batch, round);
                 batch = new ArrayList<>();
                 size = 0;
             }
         }
         if (!batch.isEmpty()) {
-            send(batch, round);
+            queueSend(batch, round);
         }
     }
 
+    private void queueSend(List<ContentHash> batch, Map<ContentHash, Source> sources) {
+        sends.add(senders.submit(() -> {
+            send(batch, sources);
+            return null;
+        }));
+    }
+
     private void send(List<ContentHash> batch, Map<ContentHash, Source> sources) throws Exception {
-        inFlight.acquire();
         byte[] buffer = compress ? null : buffers.poll();
         try {
             int length;
@@ -164,7 +186,6 @@ final class UploadPipeline implements AutoCloseable {
             if (buffer != null) {
                 buffers.add(buffer);
             }
-            inFlight.release();
         }
     }
 
@@ -182,7 +203,8 @@ final class UploadPipeline implements AutoCloseable {
 
     @Override
     public void close() {
-        pool.shutdownNow();
+        negotiator.shutdownNow();
+        senders.shutdownNow();
     }
 
     static long frameBytes(List<ContentHash> batch, Map<ContentHash, Source> sources) {

@@ -275,6 +275,7 @@ class AccessCommandsTest {
     @Test
     void cliRunnerKnowsEveryCommandWord() {
         CommandLine main = new CommandLine(new Main());
+        Main.addSubcommands(main, new String[0]);
         Map<String, Set<String>> actual = new java.util.HashMap<>();
         main.getSubcommands().forEach((name, sub) -> {
             if (!name.equals("help")) {
@@ -286,10 +287,15 @@ class AccessCommandsTest {
 
     @Test
     void auditIsBothACommandAndTheParentOfVerify() {
+        String[] args = {"audit", "--repo", "lab/chimera", "--limit", "5"};
         CommandLine main = new CommandLine(new Main());
-        List<CommandLine> chain = main.parseArgs("audit", "--repo", "lab/chimera", "--limit", "5").asCommandLineList();
+        Main.addSubcommands(main, args);
+        List<CommandLine> chain = main.parseArgs(args).asCommandLineList();
         assertEquals("audit", chain.getLast().getCommandName());
-        chain = new CommandLine(new Main()).parseArgs("audit", "verify", "--json").asCommandLineList();
+        args = new String[] {"audit", "verify", "--json"};
+        main = new CommandLine(new Main());
+        Main.addSubcommands(main, args);
+        chain = main.parseArgs(args).asCommandLineList();
         assertEquals("verify", chain.getLast().getCommandName());
     }
 }

@@ -77,8 +77,9 @@ class AuditLogTest {
         try (Catalog c = open(); AuditLog log = new AuditLog(c, dir.resolve("audit.head"), Clock.systemUTC())) {
             fill(log, 50);
             // Each edit hits an earlier record than the one before, so each is the first bad record.
+            // Every edit must change the record whatever event landed there (some details are NULL).
             long seq = 45;
-            for (String edit : List.of("principal = 'mallory'", "status = 403", "detail = NULL", "resource = 'lab/other'",
+            for (String edit : List.of("principal = 'mallory'", "status = 403", "detail = 'forged detail'", "resource = 'lab/other'",
                     "at = at + 1", "decision = 'deny'", "token_id = 'tok-x'")) {
                 sql("UPDATE audit_log SET " + edit + " WHERE seq = " + seq);
                 AuditLog.Verification v = log.verify();
