@@ -25,7 +25,7 @@ public final class Main implements Runnable {
             StatsCommand.class, RetentionCommand.class, GcCommand.class, CompactCommand.class, ScrubCommand.class,
             FsckCommand.class, RepairCommand.class, BackupCommand.class, RestoreCatalogCommand.class, UserCommand.class,
             GroupCommand.class, TokenCommand.class, MemberCommand.class, ProtectCommand.class, GrantCommand.class,
-            AuditCommand.class, ReplicationCommand.class, DrillCommand.class, CommandLine.HelpCommand.class);
+            AuditCommand.class, ReplicationCommand.class, DrillCommand.class, TrainStartupCommand.class, CommandLine.HelpCommand.class);
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

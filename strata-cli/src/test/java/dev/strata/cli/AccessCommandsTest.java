@@ -278,7 +278,7 @@ class AccessCommandsTest {
         Main.addSubcommands(main, new String[0]);
         Map<String, Set<String>> actual = new java.util.HashMap<>();
         main.getSubcommands().forEach((name, sub) -> {
-            if (!name.equals("help")) {
+            if (!name.equals("help") && !sub.getCommandSpec().usageMessage().hidden()) {
                 actual.put(name, Set.copyOf(sub.getSubcommands().keySet()));
             }
         });
