@@ -145,6 +145,12 @@ public final class ErasureCodedChunkStore implements ChunkStore {
     private final Set<Path> pendingFiles = new LinkedHashSet<>();
     private final Set<Path> pendingDirs = new LinkedHashSet<>();
     private String current;
+    /**
+     * Starts the fsyncs of a sealed pack's shard files in the background, so their bytes reach the
+     * disks during the push rather than all at the next flush (which still syncs every file itself).
+     */
+    private final java.util.concurrent.ExecutorService earlySync = java.util.concurrent.Executors.newSingleThreadExecutor(
+            Thread.ofPlatform().name("strata-shard-sync").daemon().factory());
     private volatile boolean closed;
 
     private ErasureCodedChunkStore(List<Path> dirs, int k, int m, long packBytes) {
@@ -575,6 +581,16 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         index.put(id, new Entry(pack, chunk.codec(), chunk.rawLength(), enc.length, k, m, locs));
         if (p.bytes >= packBytes) {
             current = null; // sealed; its writers are closed by the next flush
+            List<FileChannel> sealed = writers.values().stream().filter(w -> w.pack.equals(pack)).map(w -> w.ch).toList();
+            earlySync.execute(() -> {
+                for (FileChannel ch : sealed) {
+                    try {
+                        ch.force(false);
+                    } catch (IOException | RuntimeException e) {
+                        // closed by the flush meanwhile, or failing: flush() syncs it (and reports) anyway
+                    }
+                }
+            });
         }
         return bytes;
     }
@@ -1116,6 +1132,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 flushLocked();
             } finally {
                 closed = true;
+                earlySync.shutdown();
                 for (Path f : new ArrayList<>(writers.keySet())) {
                     dropWriter(f);
                 }
