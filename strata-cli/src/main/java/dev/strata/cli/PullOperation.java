@@ -10,6 +10,7 @@ import dev.strata.core.chunk.ChunkSpan;
 import dev.strata.core.chunk.ChunkedFile;
 import dev.strata.core.chunk.FileChunker;
 import dev.strata.core.codec.Codecs;
+import dev.strata.core.store.EarlySync;
 import dev.strata.core.wire.ChunkFrames;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -122,7 +123,7 @@ final class PullOperation {
         AtomicLong fetched = new AtomicLong();
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE, StandardOpenOption.READ);
-             EarlySync sync = new EarlySync(out)) {
+             WritebackAhead sync = new WritebackAhead(out)) {
             List<Future<?>> work = new ArrayList<>();
             if (!have.isEmpty()) {
                 try (FileChannel src = FileChannel.open(dest, StandardOpenOption.READ)) {
@@ -204,30 +205,20 @@ final class PullOperation {
         return fetched;
     }
 
-    /**
-     * Starts an fsync of the file in the background after every {@link #SYNC_BYTES} written, so the
-     * disk writes while the network and the decoders work; {@link #finish} is the real fsync.
-     */
-    private static final class EarlySync implements AutoCloseable {
+    /** Starts an fsync of the file after every {@link #SYNC_BYTES} written; {@link #finish} is the real fsync. */
+    private static final class WritebackAhead implements AutoCloseable {
         private final FileChannel ch;
         private final AtomicLong unsynced = new AtomicLong();
-        private final ExecutorService syncer = Executors.newSingleThreadExecutor(
-                Thread.ofPlatform().name("strata-pull-sync").daemon().factory());
+        private final EarlySync sync = new EarlySync("strata-pull-sync");
 
-        EarlySync(FileChannel ch) {
+        WritebackAhead(FileChannel ch) {
             this.ch = ch;
         }
 
         void written(long bytes) {
             if (unsynced.addAndGet(bytes) >= SYNC_BYTES) {
                 unsynced.set(0);
-                syncer.execute(() -> {
-                    try {
-                        ch.force(false);
-                    } catch (IOException e) {
-                        // finish() syncs again and reports
-                    }
-                });
+                sync.start(List.of(ch));
             }
         }
 
@@ -237,7 +228,7 @@ final class PullOperation {
 
         @Override
         public void close() {
-            syncer.shutdown();
+            sync.close();
         }
     }
 

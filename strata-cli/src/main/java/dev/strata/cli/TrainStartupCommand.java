@@ -30,7 +30,7 @@ import picocli.CommandLine.Parameters;
 @Command(name = "train-startup", hidden = true,
         description = "Internal: the training workload for the launcher's ahead-of-time cache.")
 final class TrainStartupCommand implements Callable<Integer> {
-    @Parameters(index = "0", paramLabel = "SCRATCH", description = "An empty scratch directory (removed contents afterwards).")
+    @Parameters(index = "0", paramLabel = "SCRATCH", description = "A scratch directory; everything written under it is deleted afterwards.")
     Path scratch;
 
     @Override

@@ -10,6 +10,7 @@ import dev.strata.core.codec.Codecs;
 import dev.strata.core.erasure.ReedSolomon;
 import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.ChunkStore;
+import dev.strata.core.store.EarlySync;
 import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.store.PackInfo;
 import dev.strata.core.store.RepackResult;
@@ -149,8 +150,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
      * Starts the fsyncs of a sealed pack's shard files in the background, so their bytes reach the
      * disks during the push rather than all at the next flush (which still syncs every file itself).
      */
-    private final java.util.concurrent.ExecutorService earlySync = java.util.concurrent.Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().name("strata-shard-sync").daemon().factory());
+    private final EarlySync earlySync = new EarlySync("strata-shard-sync");
     private volatile boolean closed;
 
     private ErasureCodedChunkStore(List<Path> dirs, int k, int m, long packBytes) {
@@ -581,16 +581,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
         index.put(id, new Entry(pack, chunk.codec(), chunk.rawLength(), enc.length, k, m, locs));
         if (p.bytes >= packBytes) {
             current = null; // sealed; its writers are closed by the next flush
-            List<FileChannel> sealed = writers.values().stream().filter(w -> w.pack.equals(pack)).map(w -> w.ch).toList();
-            earlySync.execute(() -> {
-                for (FileChannel ch : sealed) {
-                    try {
-                        ch.force(false);
-                    } catch (IOException | RuntimeException e) {
-                        // closed by the flush meanwhile, or failing: flush() syncs it (and reports) anyway
-                    }
-                }
-            });
+            earlySync.start(writers.values().stream().filter(w -> w.pack.equals(pack)).map(w -> w.ch).toList());
         }
         return bytes;
     }
@@ -1132,7 +1123,7 @@ public final class ErasureCodedChunkStore implements ChunkStore {
                 flushLocked();
             } finally {
                 closed = true;
-                earlySync.shutdown();
+                earlySync.close();
                 for (Path f : new ArrayList<>(writers.keySet())) {
                     dropWriter(f);
                 }

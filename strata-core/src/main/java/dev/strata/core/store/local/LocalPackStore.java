@@ -11,6 +11,7 @@ import dev.strata.core.pack.PackFooter;
 import dev.strata.core.pack.PackFormat;
 import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.ChunkStore;
+import dev.strata.core.store.EarlySync;
 import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.store.PackInfo;
 import dev.strata.core.store.RepackResult;
@@ -116,8 +117,7 @@ public final class LocalPackStore implements ChunkStore {
      * while the push goes on rather than all at the next {@link #flush} (which still syncs every
      * unsynced pack itself: an early sync only makes that one cheap, durability never rests on it).
      */
-    private final java.util.concurrent.ExecutorService earlySync = java.util.concurrent.Executors.newSingleThreadExecutor(
-            Thread.ofPlatform().name("strata-pack-sync").daemon().factory());
+    private final EarlySync earlySync = new EarlySync("strata-pack-sync");
     /** Directories whose entries changed since the last flush and need an fsync. */
     private final Set<Path> dirtyDirs = new LinkedHashSet<>();
     private volatile boolean closed;
@@ -266,7 +266,7 @@ public final class LocalPackStore implements ChunkStore {
                 flushLocked();
             } finally {
                 closed = true;
-                earlySync.shutdown();
+                earlySync.close();
                 closeChannels();
             }
         } finally {
@@ -572,14 +572,7 @@ public final class LocalPackStore implements ChunkStore {
             p.entries = entries.size();
             p.sealed = true;
             unsynced.add(p);
-            FileChannel ch = p.channel;
-            earlySync.execute(() -> {
-                try {
-                    ch.force(false);
-                } catch (IOException | RuntimeException e) {
-                    // closed by repack or close, or failing: flush() syncs it (and reports) anyway
-                }
-            });
+            earlySync.start(List.of(p.channel));
         } catch (IOException e) {
             cutBack(p, footerOffset);
             throw new StorageException("cannot seal " + p.path + ": " + e + "; the pack stays unsealed", e);
