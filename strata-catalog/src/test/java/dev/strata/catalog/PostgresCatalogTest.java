@@ -78,4 +78,18 @@ class PostgresCatalogTest extends CatalogConformanceTest {
             assertEquals(true, upgraded.serverId().matches("[0-9a-f]{32}"));
         }
     }
+
+    /** Audit records from before V4: the upgrade gives them their repository key. */
+    @Test
+    void upgradingKeysExistingAuditRecordsByRepository() throws Exception {
+        String url = server.jdbcUrl(server.createDatabase());
+        org.flywaydb.core.Flyway.configure().dataSource(url, null, null)
+                .locations("classpath:db/migration/postgresql").target("3").load().migrate();
+        try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
+            AuditRepoKeyUpgrade.seedV3(c);
+        }
+        try (Catalog upgraded = Catalogs.open(url)) {
+            AuditRepoKeyUpgrade.check(upgraded);
+        }
+    }
 }

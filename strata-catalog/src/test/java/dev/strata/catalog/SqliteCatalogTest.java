@@ -177,4 +177,20 @@ class SqliteCatalogTest extends CatalogConformanceTest {
             assertTrue(upgraded.serverId().matches("[0-9a-f]{32}"));
         }
     }
+
+    /** Audit records from before V4: the upgrade gives them their repository key. */
+    @Test
+    void upgradingKeysExistingAuditRecordsByRepository() throws Exception {
+        catalog.close();
+        catalog = null;
+        Path file = dir.resolve("v3.db");
+        org.flywaydb.core.Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null)
+                .locations("classpath:db/migration/sqlite").target("3").load().migrate();
+        try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
+            AuditRepoKeyUpgrade.seedV3(c);
+        }
+        try (Catalog upgraded = Catalogs.open("sqlite:" + file)) {
+            AuditRepoKeyUpgrade.check(upgraded);
+        }
+    }
 }

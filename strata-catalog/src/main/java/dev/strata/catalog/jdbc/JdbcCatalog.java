@@ -1445,12 +1445,12 @@ public final class JdbcCatalog implements Catalog, dev.strata.catalog.CatalogBac
                 throw new ConflictException("audit record " + first + " does not continue the log, whose last seq is " + last
                         + "; reload the log's tail and retry");
             }
-            try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_log (" + AUDIT_COLUMNS + ")"
-                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
+            try (PreparedStatement ps = c.prepareStatement("INSERT INTO audit_log (" + AUDIT_COLUMNS + ", repo)"
+                    + " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")) {
                 int pending = 0;
                 for (AuditRecord r : all) {
                     bind(ps, r.seq(), Timestamps.toNanos(r.at()), r.principal(), r.tokenId(), r.client(), r.action(),
-                            r.resource(), r.decision(), r.status(), r.detail(), r.prevHash(), r.hash());
+                            r.resource(), r.decision(), r.status(), r.detail(), r.prevHash(), r.hash(), r.repo());
                     ps.addBatch();
                     if (++pending == BATCH) {
                         ps.executeBatch();
@@ -1474,16 +1474,12 @@ public final class JdbcCatalog implements Catalog, dev.strata.catalog.CatalogBac
         if (query.limit() < 1) {
             throw new InvalidInputException("limit must be at least 1, got " + query.limit());
         }
-        // With a repository filter, "+seq" keeps SQLite from walking the whole log in seq order
-        // (its rowid) instead of taking the three resource ranges below.
-        StringBuilder where = new StringBuilder(query.repo() != null ? "WHERE +seq > ?" : "WHERE seq > ?");
+        StringBuilder where = new StringBuilder("WHERE seq > ?");
         List<Object> params = new ArrayList<>(List.of(query.afterSeq()));
         if (query.repo() != null) {
-            // The repository itself, or a resource inside it ("R@rev", "R:..."): the key R and the
-            // index ranges [R@, RA) and [R:, R;), instead of LIKE (no wildcards to escape in R).
-            String r = query.repo();
-            where.append(" AND (resource = ? OR (resource >= ? AND resource < ?) OR (resource >= ? AND resource < ?))");
-            params.addAll(List.of(r, r + "@", r + "A", r + ":", r + ";"));
+            // The repository itself, or a resource inside it ("R@rev", "R:..."): AuditRecord.repo().
+            where.append(" AND repo = ?");
+            params.add(query.repo());
         }
         if (query.principal() != null) {
             where.append(" AND principal = ?");
