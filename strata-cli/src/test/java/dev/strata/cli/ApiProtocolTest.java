@@ -18,6 +18,7 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,24 @@ class ApiProtocolTest {
     void healthAndSecurityHeaders() throws Exception {
         HttpResponse<byte[]> r = send(req("/api/v1/health"));
         assertEquals(200, r.statusCode());
-        assertEquals("nosniff", r.headers().firstValue("X-Content-Type-Options").orElse(""));
+        assertSecurityHeaders(r);
+        HttpResponse<byte[]> file = send(req("/api/v1/repos/lab/api/files/weights.bin?rev=main"));
+        assertEquals(200, file.statusCode());
+        assertSecurityHeaders(file);
+        HttpResponse<byte[]> missing = send(req("/api/v1/no/such/route"));
+        assertEquals(404, missing.statusCode());
+        assertSecurityHeaders(missing);
+        HttpResponse<byte[]> anonymous = send(HttpRequest.newBuilder(URI.create(server.url() + "/api/v1/repos/lab/api/refs")));
+        assertEquals(401, anonymous.statusCode());
+        assertSecurityHeaders(anonymous);
+    }
+
+    private static void assertSecurityHeaders(HttpResponse<byte[]> r) {
+        assertEquals(List.of("nosniff"), r.headers().allValues("X-Content-Type-Options"), r.uri().toString());
+        assertEquals(List.of("no-store"), r.headers().allValues("Cache-Control"), r.uri().toString());
+        assertEquals(List.of("DENY"), r.headers().allValues("X-Frame-Options"), r.uri().toString());
+        assertEquals(List.of("default-src 'none'; frame-ancestors 'none'"), r.headers().allValues("Content-Security-Policy"));
+        assertEquals(List.of("no-referrer"), r.headers().allValues("Referrer-Policy"));
     }
 
     @Test
