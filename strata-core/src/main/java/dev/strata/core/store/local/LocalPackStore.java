@@ -448,15 +448,28 @@ public final class LocalPackStore implements ChunkStore {
 
     // ---- internals: reading --------------------------------------------------------------------
 
+    /** Entries up to this size are read with their header in one system call. */
+    private static final int ONE_READ_MAX = 64 * 1024;
+
     private EncodedChunk readEncoded(ContentHash id, Location loc) {
         IndexEntry e = loc.entry();
-        // Header and data in two reads, the data straight into the array handed out: one copy and
-        // one 1 MiB allocation less per tensor slice than reading the entry whole.
-        byte[] header = new byte[EntryHeader.LENGTH];
-        byte[] data = new byte[e.encodedLength()];
+        byte[] header;
+        byte[] data;
         try {
-            PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(header), e.offset());
-            PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(data), e.offset() + EntryHeader.LENGTH);
+            if (e.encodedLength() <= ONE_READ_MAX) {
+                // Small entries: one read, then a small copy (cheaper than a second system call).
+                byte[] whole = new byte[EntryHeader.LENGTH + e.encodedLength()];
+                PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(whole), e.offset());
+                header = whole;
+                data = Arrays.copyOfRange(whole, EntryHeader.LENGTH, whole.length);
+            } else {
+                // Large ones: header and data in two reads, the data straight into the array handed
+                // out: one copy and one 1 MiB allocation less per tensor slice.
+                header = new byte[EntryHeader.LENGTH];
+                data = new byte[e.encodedLength()];
+                PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(header), e.offset());
+                PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(data), e.offset() + EntryHeader.LENGTH);
+            }
         } catch (EOFException ex) {
             throw new CorruptDataException("chunk " + id + " in " + loc.pack(), "entry at " + e.offset() + " within the file", ex.getMessage());
         } catch (IOException ex) {
