@@ -106,6 +106,15 @@ def setup(kind, launcher, work, nfiles):
     data = os.path.join(work, kind + "-data")
     rmtree(data)
     srv = Server(data, xmx="512m", launcher=launcher)
+    try:
+        return prepare(kind, srv, launcher, data, work, nfiles)
+    except BaseException:
+        srv.stop()  # a failed setup leaves no server behind
+        raise
+
+
+def prepare(kind, srv, launcher, data, work, nfiles):
+    """The repository of small files, and for current a reader's token; returns (server, token, urls file, admin token file)."""
     token_file = os.path.join(data, "admin.token") if kind != "prev" else None
     files = os.path.join(work, "files")
     if not os.path.exists(files):
@@ -147,8 +156,10 @@ def main():
     java = os.path.join(java_home(), "bin", "java")
     loadgen = os.path.join(os.path.dirname(os.path.abspath(__file__)), "LoadGen.java")
     kinds = ("prev", "bypass", "current")
-    servers = {k: setup(k, launchers[k], work, a.files) for k in kinds}
+    servers = {}
     try:
+        for k in kinds:
+            servers[k] = setup(k, launchers[k], work, a.files)
         cmd = [java, loadgen, str(a.rate), str(a.slice), str(a.slices), str(a.warmup_slices)]
         for k in kinds:
             srv, token, urls, _ = servers[k]
