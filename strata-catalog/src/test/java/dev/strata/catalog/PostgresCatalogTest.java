@@ -59,8 +59,7 @@ class PostgresCatalogTest extends CatalogConformanceTest {
     @Test
     void upgradingSeedsTheReplicationLogWithExistingHistory() throws Exception {
         String url = server.jdbcUrl(server.createDatabase());
-        org.flywaydb.core.Flyway.configure().dataSource(url, null, null)
-                .locations("classpath:db/migration/postgresql").target("2").load().migrate();
+        OldSchema.create(url, "postgresql", "2");
         String a = "a".repeat(40), b = "b".repeat(40);
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url); java.sql.Statement st = c.createStatement()) {
             st.execute("INSERT INTO repos (id, name, description, created_at) VALUES (1, 'lab/old', '', 0)");
@@ -83,8 +82,7 @@ class PostgresCatalogTest extends CatalogConformanceTest {
     @Test
     void upgradingKeysExistingAuditRecordsByRepository() throws Exception {
         String url = server.jdbcUrl(server.createDatabase());
-        org.flywaydb.core.Flyway.configure().dataSource(url, null, null)
-                .locations("classpath:db/migration/postgresql").target("3").load().migrate();
+        OldSchema.create(url, "postgresql", "3");
         try (java.sql.Connection c = java.sql.DriverManager.getConnection(url)) {
             AuditRepoKeyUpgrade.seedV3(c);
         }

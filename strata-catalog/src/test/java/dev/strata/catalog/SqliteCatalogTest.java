@@ -153,8 +153,7 @@ class SqliteCatalogTest extends CatalogConformanceTest {
         catalog.close();
         catalog = null;
         Path file = dir.resolve("v2.db");
-        org.flywaydb.core.Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null)
-                .locations("classpath:db/migration/sqlite").target("2").load().migrate();
+        OldSchema.create("jdbc:sqlite:" + file, "sqlite", "2");
         String a = "a".repeat(40), b = "b".repeat(40);
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); java.sql.Statement st = c.createStatement()) {
             st.execute("INSERT INTO repos (id, name, description, created_at) VALUES (1, 'lab/old', '', 0)");
@@ -184,8 +183,7 @@ class SqliteCatalogTest extends CatalogConformanceTest {
         catalog.close();
         catalog = null;
         Path file = dir.resolve("v3.db");
-        org.flywaydb.core.Flyway.configure().dataSource("jdbc:sqlite:" + file, null, null)
-                .locations("classpath:db/migration/sqlite").target("3").load().migrate();
+        OldSchema.create("jdbc:sqlite:" + file, "sqlite", "3");
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
             AuditRepoKeyUpgrade.seedV3(c);
         }
