@@ -54,6 +54,11 @@ public final class ContentHash implements Comparable<ContentHash> {
         return new ContentHash(dev.strata.core.hash.Blake3.hash(data, offset, length));
     }
 
+    /** BLAKE3-256 of the buffer's remaining bytes (heap or direct; the position moves to the limit). */
+    public static ContentHash of(java.nio.ByteBuffer data) {
+        return new ContentHash(dev.strata.core.hash.Blake3.hash(data));
+    }
+
     /** SHA-256 of a file's bytes, read in 1 MiB steps (whole-file checks after a pull or a drill). */
     public static ContentHash sha256Of(java.nio.file.Path file) throws java.io.IOException {
         MessageDigest md = sha256();

@@ -29,6 +29,7 @@ import dev.strata.service.TooManyRequestsException;
 import dev.strata.service.UnauthenticatedException;
 import dev.strata.service.CommitRequest;
 import dev.strata.service.GoneException;
+import dev.strata.service.ContentReader;
 import dev.strata.service.Principal;
 import dev.strata.service.Queries;
 import dev.strata.service.RepoRev;
@@ -644,7 +645,22 @@ public final class ApiServer implements AutoCloseable {
             return;
         }
         OutputStream out = ctx.res().getOutputStream();
-        strata.reader().write(f.manifest, start, end, out);
+        if (out instanceof org.eclipse.jetty.server.HttpOutput jetty) {
+            // Jetty writes direct buffers to the socket as they are: raw chunks skip the heap.
+            strata.reader().write(f.manifest, start, end, new ContentReader.Sink() {
+                @Override
+                public void write(byte[] b, int off, int len) throws IOException {
+                    jetty.write(b, off, len);
+                }
+
+                @Override
+                public void write(java.nio.ByteBuffer b) throws IOException {
+                    jetty.write(b);
+                }
+            });
+        } else {
+            strata.reader().write(f.manifest, start, end, out);
+        }
         out.flush();
     }
 

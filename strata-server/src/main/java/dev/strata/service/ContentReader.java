@@ -6,23 +6,45 @@ import dev.strata.core.FileManifest;
 import dev.strata.core.store.ChunkStore;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Streams a byte range of a file from its manifest, chunk by chunk, every chunk verified against
  * its id by the store. Memory stays bounded by the read-ahead window ({@link #WINDOW} chunks,
- * at most 256 KiB each), whatever the file size; the window lets chunk reads and verification
- * run on other cores while earlier chunks are being sent.
+ * typically 1 MiB tensor slices or ~64 KiB content-defined chunks), whatever the file size; the
+ * window lets chunk reads and verification run on other cores while earlier chunks are sent.
+ *
+ * <p>When the sink takes buffers ({@link Sink#write(ByteBuffer)}), chunks stored raw are read
+ * straight into pooled direct buffers ({@link ChunkStore#readRawInto}) and handed to the socket
+ * from there: no copy through the Java heap on either side (the JDK copies heap arrays through a
+ * temporary direct buffer on every file read and socket write).
  */
 public final class ContentReader {
     static final int WINDOW = 8;
+    /** Direct buffers for raw chunks: one tensor slice each; at most {@link #BUFFERS} exist. */
+    static final int BUFFER_BYTES = 1 << 20;
+    static final int BUFFERS = 32;
+
+    /** Where the bytes go. */
+    public interface Sink {
+        void write(byte[] b, int off, int len) throws IOException;
+
+        /** Writes the buffer's remaining bytes; the buffer may be reused once this returns. */
+        void write(ByteBuffer b) throws IOException;
+    }
+
     private final ChunkStore store;
     private final ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor();
+    private final ArrayBlockingQueue<ByteBuffer> free = new ArrayBlockingQueue<>(BUFFERS);
+    private final AtomicInteger allocated = new AtomicInteger();
 
     public ContentReader(ChunkStore store) {
         this.store = store;
@@ -30,6 +52,22 @@ public final class ContentReader {
 
     /** Writes bytes [start, end) of the file described by {@code m} to {@code out}. */
     public void write(FileManifest m, long start, long end, OutputStream out) throws IOException {
+        write(m, start, end, out, null);
+    }
+
+    /** As {@link #write(FileManifest, long, long, OutputStream)}, raw chunks through direct buffers into {@code buffers}. */
+    public void write(FileManifest m, long start, long end, Sink buffers) throws IOException {
+        write(m, start, end, null, buffers);
+    }
+
+    /** A chunk's bytes: a heap array, or a pooled direct buffer (position 0, limit the chunk's length). */
+    private record Piece(byte[] array, ByteBuffer buffer) {
+        int length() {
+            return array != null ? array.length : buffer.limit();
+        }
+    }
+
+    private void write(FileManifest m, long start, long end, OutputStream out, Sink sink) throws IOException {
         List<ChunkRef> chunks = m.chunks();
         int i = 0;
         long pos = 0;
@@ -37,27 +75,78 @@ public final class ContentReader {
             pos += chunks.get(i).length();
             i++;
         }
-        ArrayDeque<CompletableFuture<byte[]>> window = new ArrayDeque<>();
+        ArrayDeque<CompletableFuture<Piece>> window = new ArrayDeque<>();
         int next = i;
-        while (pos < end) {
-            while (window.size() < WINDOW && next < chunks.size()) {
-                ContentHash id = chunks.get(next++).id();
-                window.add(CompletableFuture.supplyAsync(() -> store.get(id), pool));
-            }
-            byte[] data;
-            try {
-                data = window.poll().join();
-            } catch (CompletionException e) {
-                if (e.getCause() instanceof RuntimeException re) {
-                    throw re;
+        try {
+            while (pos < end) {
+                while (window.size() < WINDOW && next < chunks.size()) {
+                    ContentHash id = chunks.get(next++).id();
+                    window.add(CompletableFuture.supplyAsync(() -> read(id, sink != null), pool));
                 }
-                throw e;
+                Piece p;
+                try {
+                    p = window.poll().join();
+                } catch (CompletionException e) {
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    throw e;
+                }
+                int length = p.length(); // before the buffer goes back to the pool
+                int from = (int) Math.max(0, start - pos);
+                int to = (int) Math.min(length, end - pos);
+                if (p.array() != null) {
+                    if (sink != null) {
+                        sink.write(p.array(), from, to - from);
+                    } else {
+                        out.write(p.array(), from, to - from);
+                    }
+                } else {
+                    try {
+                        sink.write(p.buffer().limit(to).position(from));
+                    } finally {
+                        release(p.buffer());
+                    }
+                }
+                pos += length;
             }
-            int from = (int) Math.max(0, start - pos);
-            int to = (int) Math.min(data.length, end - pos);
-            out.write(data, from, to - from);
-            pos += data.length;
+        } finally {
+            // Read-ahead nobody will send: its buffers go back to the pool when the reads finish.
+            for (CompletableFuture<Piece> f : window) {
+                f.thenAccept(p -> release(p.buffer()));
+            }
         }
-        window.forEach(f -> f.cancel(false));
+    }
+
+    private Piece read(ContentHash id, boolean direct) {
+        ByteBuffer b = direct ? take() : null;
+        if (b != null) {
+            boolean done = false;
+            try {
+                if (store.readRawInto(id, b)) {
+                    done = true;
+                    return new Piece(null, b.flip());
+                }
+            } finally {
+                if (!done) {
+                    release(b);
+                }
+            }
+        }
+        return new Piece(store.get(id), null);
+    }
+
+    private ByteBuffer take() {
+        ByteBuffer b = free.poll();
+        if (b == null && allocated.getAndUpdate(n -> n < BUFFERS ? n + 1 : n) < BUFFERS) {
+            b = ByteBuffer.allocateDirect(BUFFER_BYTES);
+        }
+        return b; // null when every buffer is in use: that read takes the heap path
+    }
+
+    private void release(ByteBuffer b) {
+        if (b != null) {
+            free.offer(b.clear());
+        }
     }
 }

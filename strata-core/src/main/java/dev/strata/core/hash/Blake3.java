@@ -92,6 +92,11 @@ public final class Blake3 {
     return IMPL.hash(data, off, len);
   }
 
+  /** BLAKE3-256 of the buffer's remaining bytes (heap or direct); the position moves to the limit. */
+  public static byte[] hash(ByteBuffer buffer) {
+    return IMPL.hash(buffer);
+  }
+
   /** A new incremental hasher (not thread-safe; one per stream). */
   public static Hasher newHasher() {
     return IMPL.newHasher();
@@ -124,6 +129,10 @@ public final class Blake3 {
     Implementation kind();
 
     byte[] hash(byte[] data, int off, int len);
+
+    default byte[] hash(ByteBuffer buffer) {
+      return newHasher().update(buffer).finalizeHash();
+    }
 
     Hasher newHasher();
   }
@@ -284,6 +293,16 @@ public final class Blake3 {
       MemorySegment s = state.get();
       init(s);
       update(s, MemorySegment.ofArray(data), off, len);
+      return finish(s);
+    }
+
+    @Override
+    public byte[] hash(ByteBuffer buffer) {
+      MemorySegment s = state.get();
+      init(s);
+      int n = buffer.remaining();
+      update(s, MemorySegment.ofBuffer(buffer), 0, n); // ofBuffer starts at the position
+      buffer.position(buffer.limit());
       return finish(s);
     }
 

@@ -163,6 +163,20 @@ class Blake3Test {
         assertArrayEquals(expected, h.finalizeHash(), buf.toString());
       }
     }
+    // the one-shot form, both implementations, over several critical-call slices too
+    byte[] big = random(new SplittableRandom(8), 2 * Blake3.NativeImpl.MAX_SLICE + 777);
+    ByteBuffer bigDirect = ByteBuffer.allocateDirect(big.length + 3).position(3).put(big).position(3);
+    for (Blake3.Impl impl : List.of(Blake3.active(), Blake3.javaImpl())) {
+      for (ByteBuffer buf : buffers) {
+        ByteBuffer b = buf.duplicate();
+        int base = buf.capacity() == data.length ? 0 : 500;
+        b.limit(1000 - base + 150_000).position(1000 - base);
+        assertArrayEquals(expected, impl.hash(b), buf.toString());
+        assertEquals(b.limit(), b.position());
+      }
+      assertArrayEquals(Blake3.javaImpl().hash(big, 0, big.length), impl.hash(bigDirect.duplicate()));
+    }
+    assertArrayEquals(expected, Blake3.hash(direct.duplicate().position(1000).limit(151_000)));
   }
 
   @Test

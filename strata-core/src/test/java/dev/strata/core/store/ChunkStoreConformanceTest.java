@@ -105,6 +105,38 @@ public abstract class ChunkStoreConformanceTest {
         assertTrue(store.info(c.id()).encodedLength() < 50_000);
     }
 
+    /** The direct-buffer read either declines, leaving the buffer alone, or delivers exactly the chunk. */
+    @Test
+    void readRawIntoDeliversTheChunkOrDeclines() {
+        List<TestChunks> chunks = List.of(TestChunks.random(random, 300_000), TestChunks.random(random, 70_000),
+                TestChunks.random(random, 5_000), TestChunks.compressible(random, 200_000));
+        for (TestChunks c : chunks) {
+            store.put(c.id(), c.encoded());
+        }
+        java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocateDirect(400_000);
+        for (TestChunks c : chunks) {
+            dst.clear().position(11);
+            if (store.readRawInto(c.id(), dst)) {
+                assertEquals(11 + c.raw().length, dst.position());
+                byte[] got = new byte[c.raw().length];
+                dst.position(11).get(got);
+                assertArrayEquals(c.raw(), got);
+            } else {
+                assertEquals(11, dst.position());
+            }
+            assertFalse(store.readRawInto(c.id(), dst.clear().limit(c.raw().length - 1)), "no room: declined");
+        }
+        TestChunks a = TestChunks.random(random, 150_000);
+        TestChunks b = TestChunks.random(random, 150_000);
+        store.put(a.id(), b.encoded()); // stored under a wrong id: never delivered
+        try {
+            assertFalse(store.readRawInto(a.id(), dst.clear()));
+        } catch (CorruptDataException e) {
+            assertEquals(a.id().hex(), e.expected());
+            assertEquals(b.id().hex(), e.actual());
+        }
+    }
+
     @Test
     void emptyChunkRoundTrips() {
         TestChunks c = TestChunks.random(random, 0);

@@ -1,5 +1,6 @@
 package dev.strata.core.store.local;
 
+import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
 import dev.strata.core.NotFoundException;
@@ -278,6 +279,24 @@ public final class LocalPackStore implements ChunkStore {
 
     @Override
     public EncodedChunk getEncoded(ContentHash id) {
+        return read(id, loc -> readEncoded(id, loc));
+    }
+
+    @Override
+    public boolean readRawInto(ContentHash id, ByteBuffer dst) {
+        return read(id, loc -> {
+            IndexEntry e = loc.entry();
+            // Small entries stay on the one-read heap path (readEncoded): two reads cost more there.
+            if (e.codec() != Codec.RAW || e.encodedLength() <= ONE_READ_MAX || e.encodedLength() > dst.remaining()) {
+                return false;
+            }
+            readRawEntry(id, loc, dst);
+            return true;
+        });
+    }
+
+    /** Runs {@code read} on the chunk's location, retrying when its pack's channel was closed under it. */
+    private <T> T read(ContentHash id, java.util.function.Function<Location, T> read) {
         ensureOpen();
         for (int attempt = 0; ; attempt++) {
             Location loc = index.get(id);
@@ -285,7 +304,7 @@ public final class LocalPackStore implements ChunkStore {
                 throw new NotFoundException("chunk " + id + " not in store " + dir);
             }
             try {
-                return readEncoded(id, loc);
+                return read.apply(loc);
             } catch (StorageException e) {
                 // The channel was closed under us: by repack/deletePack (the index now names the
                 // chunk's new home, or nothing), or by an interrupted thread (revive and retry).
@@ -482,6 +501,34 @@ public final class LocalPackStore implements ChunkStore {
         }
         h.checkData(data, 0, "chunk " + id + " in " + loc.pack() + " at " + e.offset() + ":");
         return new EncodedChunk(h.codec(), h.rawLength(), data);
+    }
+
+    /**
+     * A raw entry's data read into {@code dst} (no heap copy), verified by its BLAKE3 id. The
+     * entry's CRC-32C is not computed: for raw data the id covers the same bytes.
+     */
+    private void readRawEntry(ContentHash id, Location loc, ByteBuffer dst) {
+        IndexEntry e = loc.entry();
+        byte[] header = new byte[EntryHeader.LENGTH];
+        ByteBuffer data = dst.slice(dst.position(), e.encodedLength());
+        try {
+            PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(header), e.offset());
+            PackScan.readFully(loc.pack().channel, data, e.offset() + EntryHeader.LENGTH);
+        } catch (EOFException ex) {
+            throw new CorruptDataException("chunk " + id + " in " + loc.pack(), "entry at " + e.offset() + " within the file", ex.getMessage());
+        } catch (IOException ex) {
+            throw new StorageException("cannot read chunk " + id + " from " + loc.pack().path + ": " + ex, ex);
+        }
+        EntryHeader h = EntryHeader.decode(header, 0);
+        if (!e.matches(h)) {
+            throw new CorruptDataException("entry header of chunk " + id + " in " + loc.pack() + " at " + e.offset(),
+                    e.toString(), h.toString());
+        }
+        ContentHash actual = ContentHash.of(data.flip());
+        if (!actual.equals(id)) {
+            throw new CorruptDataException("chunk id", id.hex(), actual.hex());
+        }
+        dst.position(dst.position() + e.encodedLength());
     }
 
     private List<IndexEntry> readIndex(Pack p) {

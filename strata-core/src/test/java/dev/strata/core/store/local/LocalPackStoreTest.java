@@ -135,13 +135,17 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
     private record Image(List<TestChunks> chunks, long[] ends, Path relativePack, byte[] bytes) {}
 
     private Image flushedImage(int count) throws IOException {
+        return flushedImage(count, i -> TestChunks.mixed(random, i, 3000));
+    }
+
+    private Image flushedImage(int count, java.util.function.IntFunction<TestChunks> chunk) throws IOException {
         Path src = scratch.resolve("src");
         List<TestChunks> chunks = new ArrayList<>();
         long[] ends = new long[count];
         long offset = PackFormat.FILE_HEADER_LENGTH;
         try (LocalPackStore s = LocalPackStore.open(src)) {
             for (int i = 0; i < count; i++) {
-                TestChunks c = TestChunks.mixed(random, i, 3000);
+                TestChunks c = chunk.apply(i);
                 s.put(c.id(), c.encoded());
                 chunks.add(c);
                 offset += EntryHeader.LENGTH + c.encoded().data().length;
@@ -281,6 +285,71 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
                 flip(raw, at, 0); // restore
                 assertArrayEquals(c.raw(), s.get(c.id()));
             }
+        }
+    }
+
+    /** Large raw chunks take the direct-buffer path (readRawInto, verified by id alone): flips there too. */
+    @Test
+    void flippedBytesOfLargeRawEntriesAreReportedOnTheDirectPath() throws IOException {
+        Image img = flushedImage(4, i -> TestChunks.random(random, 70_000 + i * 90_000));
+        Path d = writeImage("rawflips", img.relativePack(), img.bytes());
+        Path pack = d.resolve(img.relativePack());
+        Random r = new Random(SEED + 1);
+        ByteBuffer dst = ByteBuffer.allocateDirect(1 << 20);
+        try (LocalPackStore s = LocalPackStore.open(d); FileChannel raw = FileChannel.open(pack, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
+            for (TestChunks c : img.chunks()) {
+                assertTrue(s.readRawInto(c.id(), dst.clear()), "a raw entry over 64 KiB is read directly");
+                assertEquals(c.raw().length, dst.position());
+                byte[] got = new byte[c.raw().length];
+                dst.flip().get(got);
+                assertArrayEquals(c.raw(), got);
+            }
+            for (int trial = 0; trial < 40; trial++) {
+                int victim = r.nextInt(img.chunks().size());
+                long start = victim == 0 ? PackFormat.FILE_HEADER_LENGTH : img.ends()[victim - 1];
+                TestChunks c = img.chunks().get(victim);
+                if (trial % 2 == 0) {
+                    // in the data: always caught by the id
+                    long at = start + EntryHeader.LENGTH + r.nextLong(img.ends()[victim] - start - EntryHeader.LENGTH);
+                    flip(raw, at, 1 << r.nextInt(8));
+                    assertThrows(CorruptDataException.class, () -> s.readRawInto(c.id(), dst.clear()), "flip at " + at);
+                    flip(raw, at, 0);
+                } else {
+                    // in the entry header: refused, or (a flip in its CRC, which this path does not
+                    // need) the right bytes, never wrong ones
+                    long at = start + r.nextInt(EntryHeader.LENGTH);
+                    flip(raw, at, 1 << r.nextInt(8));
+                    try {
+                        assertTrue(s.readRawInto(c.id(), dst.clear()));
+                        byte[] got = new byte[c.raw().length];
+                        dst.flip().get(got);
+                        assertArrayEquals(c.raw(), got, "flip at " + at);
+                    } catch (CorruptDataException expected) {
+                        // refused
+                    }
+                    flip(raw, at, 0);
+                }
+                assertTrue(s.readRawInto(c.id(), dst.clear()));
+            }
+        }
+    }
+
+    @Test
+    void readRawIntoDeclinesSmallEncodedOrOversizedChunksAndLeavesTheBufferAlone() {
+        try (LocalPackStore s = LocalPackStore.open(scratch.resolve("decline"))) {
+            TestChunks small = TestChunks.random(random, 64 * 1024);
+            TestChunks zstd = TestChunks.compressible(random, 500_000);
+            TestChunks big = TestChunks.random(random, 200_000);
+            for (TestChunks c : List.of(small, zstd, big)) {
+                s.put(c.id(), c.encoded());
+            }
+            ByteBuffer dst = ByteBuffer.allocateDirect(199_999);
+            for (TestChunks c : List.of(small, zstd, big)) {
+                assertFalse(s.readRawInto(c.id(), dst.clear().position(3)), c.encoded().codec() + " " + c.raw().length);
+                assertEquals(3, dst.position());
+                assertEquals(0, dst.get(3));
+            }
+            assertThrows(dev.strata.core.NotFoundException.class, () -> s.readRawInto(ContentHash.of(new byte[] {9}), dst.clear()));
         }
     }
 
