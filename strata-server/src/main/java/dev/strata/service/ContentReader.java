@@ -29,9 +29,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 public final class ContentReader {
     static final int WINDOW = 8;
-    /** Direct buffers for raw chunks: one tensor slice each; at most {@link #BUFFERS} exist. */
+    /**
+     * Direct buffers for raw chunks: one tensor slice each; at most {@link #BUFFERS} exist (64 MiB:
+     * the read-ahead of 8 concurrent streams, as many as the SDK's parallel loads open).
+     */
     static final int BUFFER_BYTES = 1 << 20;
-    static final int BUFFERS = 32;
+    static final int BUFFERS = 64;
 
     /** Where the bytes go. */
     public interface Sink {
@@ -77,10 +80,12 @@ public final class ContentReader {
         }
         ArrayDeque<CompletableFuture<Piece>> window = new ArrayDeque<>();
         int next = i;
+        long nextStart = pos; // file offset of chunk `next`: read ahead only within the range
         try {
             while (pos < end) {
-                while (window.size() < WINDOW && next < chunks.size()) {
-                    ContentHash id = chunks.get(next++).id();
+                while (window.size() < WINDOW && next < chunks.size() && nextStart < end) {
+                    ContentHash id = chunks.get(next).id();
+                    nextStart += chunks.get(next++).length();
                     window.add(CompletableFuture.supplyAsync(() -> read(id, sink != null), pool));
                 }
                 Piece p;
@@ -139,7 +144,11 @@ public final class ContentReader {
     private ByteBuffer take() {
         ByteBuffer b = free.poll();
         if (b == null && allocated.getAndUpdate(n -> n < BUFFERS ? n + 1 : n) < BUFFERS) {
-            b = ByteBuffer.allocateDirect(BUFFER_BYTES);
+            try {
+                b = ByteBuffer.allocateDirect(BUFFER_BYTES);
+            } catch (OutOfMemoryError e) {
+                allocated.decrementAndGet(); // direct memory is short (-XX:MaxDirectMemorySize): use the heap path
+            }
         }
         return b; // null when every buffer is in use: that read takes the heap path
     }
