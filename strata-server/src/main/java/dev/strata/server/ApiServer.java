@@ -39,7 +39,6 @@ import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
 import io.javalin.http.HandlerType;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -521,12 +520,9 @@ public final class ApiServer implements AutoCloseable {
                 length += ChunkFrames.HEADER + (info.codec() == dev.strata.core.Codec.DELTA ? info.rawLength() : info.encodedLength());
             }
             ctx.contentType("application/octet-stream").header("Content-Length", Long.toString(length));
-            try (OutputStream out = new BufferedOutputStream(ctx.res().getOutputStream(), 1 << 20)) {
-                for (int i = from; i < to; i++) {
-                    ContentHash id = chunks.get(i).id();
-                    ChunkFrames.write(out, id, dev.strata.core.store.DeltaChains.selfContained(strata.store(), id));
-                }
-            }
+            OutputStream out = ctx.res().getOutputStream();
+            strata.reader().writeFrames(chunks.subList(from, to).stream().map(ChunkRef::id).toList(), sink(out));
+            out.flush();
         });
 
         // ---- uploads (the push protocol)
@@ -645,26 +641,29 @@ public final class ApiServer implements AutoCloseable {
             return;
         }
         OutputStream out = ctx.res().getOutputStream();
-        if (out instanceof org.eclipse.jetty.server.HttpOutput jetty) {
-            // Jetty writes direct buffers to the socket as they are: raw chunks skip the heap.
-            strata.reader().write(f.manifest, start, end, new ContentReader.Sink() {
-                @Override
-                public void write(byte[] b, int off, int len) throws IOException {
-                    jetty.write(b, off, len);
-                }
-
-                @Override
-                public void write(java.nio.ByteBuffer b) throws IOException {
-                    jetty.write(b);
-                }
-            });
-        } else {
-            strata.reader().write(f.manifest, start, end, out);
-        }
+        strata.reader().write(f.manifest, start, end, sink(out));
         out.flush();
     }
 
     // ---- helpers
+
+    /** Jetty's output writes direct buffers to the socket as they are: raw chunks skip the heap. */
+    private static ContentReader.Sink sink(OutputStream out) {
+        if (!(out instanceof org.eclipse.jetty.server.HttpOutput jetty)) {
+            return ContentReader.Sink.of(out);
+        }
+        return new ContentReader.Sink() {
+            @Override
+            public void write(byte[] b, int off, int len) throws IOException {
+                jetty.write(b, off, len);
+            }
+
+            @Override
+            public void write(java.nio.ByteBuffer b) throws IOException {
+                jetty.write(b);
+            }
+        };
+    }
 
     /** The repository of a repository route, as found by the authorisation point. */
     static RepoRecord repo(Context ctx) {
