@@ -474,31 +474,19 @@ public final class LocalPackStore implements ChunkStore {
         IndexEntry e = loc.entry();
         byte[] header;
         byte[] data;
-        try {
-            if (e.encodedLength() <= ONE_READ_MAX) {
-                // Small entries: one read, then a small copy (cheaper than a second system call).
-                byte[] whole = new byte[EntryHeader.LENGTH + e.encodedLength()];
-                PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(whole), e.offset());
-                header = whole;
-                data = Arrays.copyOfRange(whole, EntryHeader.LENGTH, whole.length);
-            } else {
-                // Large ones: header and data in two reads, the data straight into the array handed
-                // out: one copy and one 1 MiB allocation less per tensor slice.
-                header = new byte[EntryHeader.LENGTH];
-                data = new byte[e.encodedLength()];
-                PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(header), e.offset());
-                PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(data), e.offset() + EntryHeader.LENGTH);
-            }
-        } catch (EOFException ex) {
-            throw new CorruptDataException("chunk " + id + " in " + loc.pack(), "entry at " + e.offset() + " within the file", ex.getMessage());
-        } catch (IOException ex) {
-            throw new StorageException("cannot read chunk " + id + " from " + loc.pack().path + ": " + ex, ex);
+        if (e.encodedLength() <= ONE_READ_MAX) {
+            // Small entries: one read, then a small copy (cheaper than a second system call).
+            header = new byte[EntryHeader.LENGTH + e.encodedLength()];
+            readAt(id, loc, ByteBuffer.wrap(header));
+            data = Arrays.copyOfRange(header, EntryHeader.LENGTH, header.length);
+        } else {
+            // Large ones: header and data in two reads, the data straight into the array handed
+            // out: one copy and one 1 MiB allocation less per tensor slice.
+            header = new byte[EntryHeader.LENGTH];
+            data = new byte[e.encodedLength()];
+            readAt(id, loc, ByteBuffer.wrap(header), ByteBuffer.wrap(data));
         }
-        EntryHeader h = EntryHeader.decode(header, 0);
-        if (!e.matches(h)) {
-            throw new CorruptDataException("entry header of chunk " + id + " in " + loc.pack() + " at " + e.offset(),
-                    e.toString(), h.toString());
-        }
+        EntryHeader h = checkedHeader(id, loc, header);
         h.checkData(data, 0, "chunk " + id + " in " + loc.pack() + " at " + e.offset() + ":");
         return new EncodedChunk(h.codec(), h.rawLength(), data);
     }
@@ -508,27 +496,44 @@ public final class LocalPackStore implements ChunkStore {
      * entry's CRC-32C is not computed: for raw data the id covers the same bytes.
      */
     private void readRawEntry(ContentHash id, Location loc, ByteBuffer dst) {
-        IndexEntry e = loc.entry();
+        int length = loc.entry().encodedLength();
         byte[] header = new byte[EntryHeader.LENGTH];
-        ByteBuffer data = dst.slice(dst.position(), e.encodedLength());
-        try {
-            PackScan.readFully(loc.pack().channel, ByteBuffer.wrap(header), e.offset());
-            PackScan.readFully(loc.pack().channel, data, e.offset() + EntryHeader.LENGTH);
-        } catch (EOFException ex) {
-            throw new CorruptDataException("chunk " + id + " in " + loc.pack(), "entry at " + e.offset() + " within the file", ex.getMessage());
-        } catch (IOException ex) {
-            throw new StorageException("cannot read chunk " + id + " from " + loc.pack().path + ": " + ex, ex);
-        }
-        EntryHeader h = EntryHeader.decode(header, 0);
-        if (!e.matches(h)) {
-            throw new CorruptDataException("entry header of chunk " + id + " in " + loc.pack() + " at " + e.offset(),
-                    e.toString(), h.toString());
-        }
+        ByteBuffer data = dst.slice(dst.position(), length);
+        readAt(id, loc, ByteBuffer.wrap(header), data);
+        checkedHeader(id, loc, header);
         ContentHash actual = ContentHash.of(data.flip());
         if (!actual.equals(id)) {
             throw new CorruptDataException("chunk id", id.hex(), actual.hex());
         }
-        dst.position(dst.position() + e.encodedLength());
+        dst.position(dst.position() + length);
+    }
+
+    /** Fills {@code buffers} back to back from the entry's offset; a short file is corruption. */
+    private static void readAt(ContentHash id, Location loc, ByteBuffer... buffers) {
+        long at = loc.entry().offset();
+        try {
+            for (ByteBuffer b : buffers) {
+                int n = b.remaining();
+                PackScan.readFully(loc.pack().channel, b, at);
+                at += n;
+            }
+        } catch (EOFException ex) {
+            throw new CorruptDataException("chunk " + id + " in " + loc.pack(), "entry at " + loc.entry().offset() + " within the file",
+                    ex.getMessage());
+        } catch (IOException ex) {
+            throw new StorageException("cannot read chunk " + id + " from " + loc.pack().path + ": " + ex, ex);
+        }
+    }
+
+    /** The entry header at the start of {@code buf}, which must say what the index says. */
+    private static EntryHeader checkedHeader(ContentHash id, Location loc, byte[] buf) {
+        IndexEntry e = loc.entry();
+        EntryHeader h = EntryHeader.decode(buf, 0);
+        if (!e.matches(h)) {
+            throw new CorruptDataException("entry header of chunk " + id + " in " + loc.pack() + " at " + e.offset(),
+                    e.toString(), h.toString());
+        }
+        return h;
     }
 
     private List<IndexEntry> readIndex(Pack p) {
