@@ -26,6 +26,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import blake3
+import numpy as np
 import torch
 
 from . import serialization as ser
@@ -94,6 +95,18 @@ def _copy_pool() -> ThreadPoolExecutor:
     return _copy_executor
 
 
+def _host_copy(dst: torch.Tensor, src: torch.Tensor):
+    """dst[...] = src for a contiguous host ``dst``. A contiguous CPU ``src`` is copied with the C
+    library's memcpy (through numpy, which releases the GIL): for multi-megabyte tensors it moved
+    bytes ~25 % faster than ``Tensor.copy_``'s vectorised loop here (bench/sdk_bench.py); anything
+    else (strided, conjugated, on a device) goes through ``copy_``."""
+    if src.device.type == "cpu" and src.is_contiguous() and not src.is_conj() and not src.is_neg() \
+            and src.numel() > 0:
+        np.copyto(ser.tensor_bytes(dst).numpy(), ser.tensor_bytes(src).numpy())
+    else:
+        dst.copy_(src)
+
+
 @dataclass
 class Snapshot:
     structure: object
@@ -126,9 +139,12 @@ def snapshot(state, pool: _ArenaPool | None = None) -> Snapshot:
             dst = arena[off:off + n].view(t.dtype).view(tuple(t.shape))
             copies.append((dst, t.detach(), n))
         out[name] = dst
-    if pinned or total < (32 << 20) or _COPY_THREADS < 2:
+    if pinned:
         for dst, src, _ in copies:
-            dst.copy_(src, non_blocking=pinned)
+            dst.copy_(src, non_blocking=True)
+    elif total < (32 << 20) or _COPY_THREADS < 2:
+        for dst, src, _ in copies:
+            _host_copy(dst, src)
     else:
         # host-to-host copies release the GIL: spread them over a few threads, balanced by bytes
         bins = [[] for _ in range(_COPY_THREADS)]
@@ -140,7 +156,7 @@ def snapshot(state, pool: _ArenaPool | None = None) -> Snapshot:
 
         def run(items):
             for dst, src, _ in items:
-                dst.copy_(src)
+                _host_copy(dst, src)
 
         list(_copy_pool().map(run, bins))
     if pinned:
