@@ -103,9 +103,11 @@ class RemoteFile:
             runs.append(cur)
 
         def fetch(stretch):
-            self.client.read_range_into(self.repo, self.path, self.rev, stretch[0][0].start, [b for _, b, _ in stretch])
+            checks = self.verify or self.cache is not None  # every chunk of the stretch is hashed below
+            self.client.read_range_into(self.repo, self.path, self.rev, stretch[0][0].start, [b for _, b, _ in stretch],
+                                        verify_ids=checks)
             for c, buf, pieces in stretch:
-                if self.verify or self.cache is not None:
+                if checks:
                     if chunk_id(buf) != c.cid:
                         raise IntegrityError(f"{self.repo}@{self.rev}:{self.path}: bytes {c.start}-{c.end} "
                                              f"do not hash to chunk {c.cid.hex()}")

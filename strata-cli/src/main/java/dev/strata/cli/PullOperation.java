@@ -188,7 +188,7 @@ final class PullOperation {
     private long fetchRun(String repoPath, String commit, String filePath, String path, List<ChunkRef> chunks, long[] offsets,
                           int from, int to, FileChannel out, Progress bar) throws IOException {
         long fetched = 0;
-        StrataClient.Streamed r = client.stream(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, null);
+        StrataClient.Streamed r = client.stream(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, null, true);
         try (InputStream in = new BufferedInputStream(r.body(), 1 << 20)) {
             for (int k = from; k < to; k++) {
                 ChunkFrames.Frame f = ChunkFrames.read(in);
@@ -196,7 +196,7 @@ final class PullOperation {
                 if (f == null || !f.id().equals(want)) {
                     throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), f == null ? "end of stream" : f.id().hex());
                 }
-                byte[] b = Codecs.verify(want, f.chunk());
+                byte[] b = Codecs.verify(want, f.chunk()); // the end-to-end check the request promised
                 writeFully(out, ByteBuffer.wrap(b), offsets[k]);
                 fetched += f.chunk().data().length;
                 bar.add(b.length);

@@ -130,9 +130,21 @@ public final class StrataClient implements AutoCloseable {
 
     /** Opens a streamed GET; the caller closes the body. Non-2xx statuses raise ApiException. */
     public Streamed stream(String path, String range) {
+        return stream(path, range, false);
+    }
+
+    /**
+     * {@link #stream(String, String)}; {@code verifiesIds} promises that the caller hashes every
+     * chunk it receives against its id, so the server checks only its stored checksums
+     * ({@code X-Strata-Verify: client}, docs/api.md "Reading").
+     */
+    public Streamed stream(String path, String range, boolean verifiesIds) {
         HttpURLConnection c = open("GET", path);
         if (range != null) {
             c.setRequestProperty("Range", range);
+        }
+        if (verifiesIds) {
+            c.setRequestProperty("X-Strata-Verify", "client");
         }
         int status = connect(c, null, null, 0);
         if (status >= 300) {

@@ -21,6 +21,7 @@ import dev.strata.core.Names;
 import dev.strata.core.NotFoundException;
 import dev.strata.core.StorageException;
 import dev.strata.core.StrataException;
+import dev.strata.core.store.ReadCheck;
 import dev.strata.core.wire.ChunkFrames;
 import dev.strata.service.AccessDeniedException;
 import dev.strata.service.Access;
@@ -505,6 +506,7 @@ public final class ApiServer implements AutoCloseable {
                     .contentType("application/octet-stream").result(f.manifest.encode());
         });
         route(HandlerType.GET, REPO + "/chunks/<path>", "file.chunks", Need.REPO_VERSION, ctx -> {
+            ReadCheck check = readCheck(ctx);
             Located f = locate(ctx);
             List<ChunkRef> chunks = f.manifest.chunks();
             int from = intParam(ctx, "from", 0, 0, chunks.size());
@@ -521,7 +523,7 @@ public final class ApiServer implements AutoCloseable {
             }
             ctx.contentType("application/octet-stream").header("Content-Length", Long.toString(length));
             OutputStream out = ctx.res().getOutputStream();
-            strata.reader().writeFrames(chunks.subList(from, to).stream().map(ChunkRef::id).toList(), sink(out));
+            strata.reader().writeFrames(chunks.subList(from, to).stream().map(ChunkRef::id).toList(), check, sink(out));
             out.flush();
         });
 
@@ -618,6 +620,7 @@ public final class ApiServer implements AutoCloseable {
     }
 
     private void download(Context ctx) throws IOException {
+        ReadCheck check = readCheck(ctx);
         Located f = locate(ctx);
         long size = f.file.size();
         long start = 0, end = size;
@@ -641,11 +644,27 @@ public final class ApiServer implements AutoCloseable {
             return;
         }
         OutputStream out = ctx.res().getOutputStream();
-        strata.reader().write(f.manifest, start, end, sink(out));
+        strata.reader().write(f.manifest, start, end, check, sink(out));
         out.flush();
     }
 
     // ---- helpers
+
+    /**
+     * What the server checks of the chunks it sends (docs/api.md, "Reading"): their ids, unless the
+     * client says with {@code X-Strata-Verify: client} that it hashes every chunk against its id
+     * itself; then only the stored checksum, against damage on the disk (decision 0019).
+     */
+    private static ReadCheck readCheck(Context ctx) {
+        String v = ctx.header("X-Strata-Verify");
+        if (v == null || v.equalsIgnoreCase("server")) {
+            return ReadCheck.ID;
+        }
+        if (v.equalsIgnoreCase("client")) {
+            return ReadCheck.CHECKSUM;
+        }
+        throw new dev.strata.core.InvalidInputException("X-Strata-Verify must be 'server' or 'client', not " + Names.quote(v));
+    }
 
     /** Jetty's output writes direct buffers to the socket as they are: raw chunks skip the heap. */
     private static ContentReader.Sink sink(OutputStream out) {

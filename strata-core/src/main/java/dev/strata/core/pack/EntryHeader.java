@@ -96,6 +96,14 @@ public record EntryHeader(ContentHash id, Codec codec, int rawLength, int encode
         }
     }
 
+    /** {@link #checkData(byte[], int, String)} of the remaining bytes of {@code data} (its position is kept). */
+    public void checkData(java.nio.ByteBuffer data, String what) {
+        int actual = PackFormat.crc32c(data.duplicate());
+        if (data.remaining() != encodedLength || actual != dataCrc) {
+            throw new CorruptDataException(what + " data CRC32C", PackFormat.hex32(dataCrc), PackFormat.hex32(actual));
+        }
+    }
+
     static void checkLengths(Codec codec, int rawLength, int encodedLength) {
         if (rawLength < 0 || rawLength > Codecs.MAX_RAW_LENGTH) {
             throw new IllegalArgumentException("raw length " + rawLength + " outside 0.." + Codecs.MAX_RAW_LENGTH);

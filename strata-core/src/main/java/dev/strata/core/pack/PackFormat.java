@@ -34,6 +34,13 @@ public final class PackFormat {
         return (int) crc.getValue();
     }
 
+    /** CRC32C of a buffer's remaining bytes (consumed), heap or direct. */
+    public static int crc32c(java.nio.ByteBuffer b) {
+        CRC32C crc = new CRC32C();
+        crc.update(b);
+        return (int) crc.getValue();
+    }
+
     /** Whether {@code s} has the form of a pack id: 32 lowercase hex characters. */
     public static boolean isPackId(String s) {
         if (s == null || s.length() != 2 * PACK_ID_BYTES) {

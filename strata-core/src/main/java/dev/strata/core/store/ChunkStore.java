@@ -50,14 +50,16 @@ public interface ChunkStore extends Closeable {
     EncodedChunk getEncoded(ContentHash id);
 
     /**
-     * Reads a chunk that is stored raw into {@code dst} at its position, verified against its id
-     * like {@link #get}, without passing through a Java array: a file read straight into a direct
-     * buffer that can go on to a socket as it is. On success the position advances by the chunk's
-     * length. Returns false, leaving {@code dst} untouched, when this store does not offer that for
-     * this chunk (not stored raw, small, larger than {@code dst}'s remaining space, or no such path
-     * at all): the caller then uses {@link #get}. Absent ids and damage throw as {@link #get} does.
+     * Reads a chunk that is stored raw into {@code dst} at its position, without passing through a
+     * Java array: a file read straight into a direct buffer that can go on to a socket as it is.
+     * {@code check} says what is verified first: the id, like {@link #get}, or only the stored
+     * checksum, for a receiver that verifies the id itself. On success the position advances by
+     * the chunk's length. Returns false, leaving {@code dst} untouched, when this store does not
+     * offer that for this chunk (not stored raw, small, larger than {@code dst}'s remaining space,
+     * or no such path at all): the caller then uses {@link #get}. Absent ids and damage throw as
+     * {@link #get} does.
      */
-    default boolean readRawInto(ContentHash id, java.nio.ByteBuffer dst) {
+    default boolean readRawInto(ContentHash id, java.nio.ByteBuffer dst, ReadCheck check) {
         return false;
     }
 

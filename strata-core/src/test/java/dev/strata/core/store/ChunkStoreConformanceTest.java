@@ -105,7 +105,7 @@ public abstract class ChunkStoreConformanceTest {
         assertTrue(store.info(c.id()).encodedLength() < 50_000);
     }
 
-    /** The direct-buffer read either declines, leaving the buffer alone, or delivers exactly the chunk. */
+    /** The direct-buffer read either declines, leaving the buffer alone, or delivers exactly the chunk, with either check. */
     @Test
     void readRawIntoDeliversTheChunkOrDeclines() {
         List<TestChunks> chunks = List.of(TestChunks.random(random, 300_000), TestChunks.random(random, 70_000),
@@ -114,26 +114,34 @@ public abstract class ChunkStoreConformanceTest {
             store.put(c.id(), c.encoded());
         }
         java.nio.ByteBuffer dst = java.nio.ByteBuffer.allocateDirect(400_000);
-        for (TestChunks c : chunks) {
-            dst.clear().position(11);
-            if (store.readRawInto(c.id(), dst)) {
-                assertEquals(11 + c.raw().length, dst.position());
-                byte[] got = new byte[c.raw().length];
-                dst.position(11).get(got);
-                assertArrayEquals(c.raw(), got);
-            } else {
-                assertEquals(11, dst.position());
+        for (ReadCheck check : ReadCheck.values()) {
+            for (TestChunks c : chunks) {
+                dst.clear().position(11);
+                if (store.readRawInto(c.id(), dst, check)) {
+                    assertEquals(11 + c.raw().length, dst.position());
+                    byte[] got = new byte[c.raw().length];
+                    dst.position(11).get(got);
+                    assertArrayEquals(c.raw(), got, check.name());
+                } else {
+                    assertEquals(11, dst.position());
+                }
+                assertFalse(store.readRawInto(c.id(), dst.clear().limit(c.raw().length - 1), check), "no room: declined");
             }
-            assertFalse(store.readRawInto(c.id(), dst.clear().limit(c.raw().length - 1)), "no room: declined");
         }
         TestChunks a = TestChunks.random(random, 150_000);
         TestChunks b = TestChunks.random(random, 150_000);
-        store.put(a.id(), b.encoded()); // stored under a wrong id: never delivered
+        store.put(a.id(), b.encoded()); // stored under a wrong id: never delivered when the id is checked
         try {
-            assertFalse(store.readRawInto(a.id(), dst.clear()));
+            assertFalse(store.readRawInto(a.id(), dst.clear(), ReadCheck.ID));
         } catch (CorruptDataException e) {
             assertEquals(a.id().hex(), e.expected());
             assertEquals(b.id().hex(), e.actual());
+        }
+        // Checksum only: what was stored comes back intact (the receiver's id check refuses it).
+        if (store.readRawInto(a.id(), dst.clear(), ReadCheck.CHECKSUM)) {
+            byte[] got = new byte[b.raw().length];
+            dst.flip().get(got);
+            assertArrayEquals(b.raw(), got);
         }
     }
 

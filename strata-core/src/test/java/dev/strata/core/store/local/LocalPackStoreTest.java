@@ -18,6 +18,7 @@ import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.ChunkStore;
 import dev.strata.core.store.ChunkStoreConformanceTest;
 import dev.strata.core.store.PackInfo;
+import dev.strata.core.store.ReadCheck;
 import dev.strata.core.store.TestChunks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -288,7 +289,7 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
         }
     }
 
-    /** Large raw chunks take the direct-buffer path (readRawInto, verified by id alone): flips there too. */
+    /** Large raw chunks take the direct-buffer path (readRawInto, with either check): flips there too. */
     @Test
     void flippedBytesOfLargeRawEntriesAreReportedOnTheDirectPath() throws IOException {
         Image img = flushedImage(4, i -> TestChunks.random(random, 70_000 + i * 90_000));
@@ -297,39 +298,42 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
         Random r = new Random(SEED + 1);
         ByteBuffer dst = ByteBuffer.allocateDirect(1 << 20);
         try (LocalPackStore s = LocalPackStore.open(d); FileChannel raw = FileChannel.open(pack, StandardOpenOption.READ, StandardOpenOption.WRITE)) {
-            for (TestChunks c : img.chunks()) {
-                assertTrue(s.readRawInto(c.id(), dst.clear()), "a raw entry over 64 KiB is read directly");
-                assertEquals(c.raw().length, dst.position());
-                byte[] got = new byte[c.raw().length];
-                dst.flip().get(got);
-                assertArrayEquals(c.raw(), got);
+            for (ReadCheck check : ReadCheck.values()) {
+                for (TestChunks c : img.chunks()) {
+                    assertTrue(s.readRawInto(c.id(), dst.clear(), check), "a raw entry over 64 KiB is read directly");
+                    assertEquals(c.raw().length, dst.position());
+                    byte[] got = new byte[c.raw().length];
+                    dst.flip().get(got);
+                    assertArrayEquals(c.raw(), got);
+                }
             }
-            for (int trial = 0; trial < 40; trial++) {
+            for (int trial = 0; trial < 80; trial++) {
+                ReadCheck check = ReadCheck.values()[trial % 2];
                 int victim = r.nextInt(img.chunks().size());
                 long start = victim == 0 ? PackFormat.FILE_HEADER_LENGTH : img.ends()[victim - 1];
                 TestChunks c = img.chunks().get(victim);
-                if (trial % 2 == 0) {
-                    // in the data: always caught by the id
+                if (trial % 4 < 2) {
+                    // in the data: always caught, by the id or by the CRC-32C
                     long at = start + EntryHeader.LENGTH + r.nextLong(img.ends()[victim] - start - EntryHeader.LENGTH);
                     flip(raw, at, 1 << r.nextInt(8));
-                    assertThrows(CorruptDataException.class, () -> s.readRawInto(c.id(), dst.clear()), "flip at " + at);
+                    assertThrows(CorruptDataException.class, () -> s.readRawInto(c.id(), dst.clear(), check), check + " flip at " + at);
                     flip(raw, at, 0);
                 } else {
-                    // in the entry header: refused, or (a flip in its CRC, which this path does not
-                    // need) the right bytes, never wrong ones
+                    // in the entry header: refused, or (a flip in its CRC when the id is checked,
+                    // which does not need it) the right bytes, never wrong ones
                     long at = start + r.nextInt(EntryHeader.LENGTH);
                     flip(raw, at, 1 << r.nextInt(8));
                     try {
-                        assertTrue(s.readRawInto(c.id(), dst.clear()));
+                        assertTrue(s.readRawInto(c.id(), dst.clear(), check));
                         byte[] got = new byte[c.raw().length];
                         dst.flip().get(got);
-                        assertArrayEquals(c.raw(), got, "flip at " + at);
+                        assertArrayEquals(c.raw(), got, check + " flip at " + at);
                     } catch (CorruptDataException expected) {
                         // refused
                     }
                     flip(raw, at, 0);
                 }
-                assertTrue(s.readRawInto(c.id(), dst.clear()));
+                assertTrue(s.readRawInto(c.id(), dst.clear(), check));
             }
         }
     }
@@ -345,11 +349,11 @@ class LocalPackStoreTest extends ChunkStoreConformanceTest {
             }
             ByteBuffer dst = ByteBuffer.allocateDirect(199_999);
             for (TestChunks c : List.of(small, zstd, big)) {
-                assertFalse(s.readRawInto(c.id(), dst.clear().position(3)), c.encoded().codec() + " " + c.raw().length);
+                assertFalse(s.readRawInto(c.id(), dst.clear().position(3), ReadCheck.ID), c.encoded().codec() + " " + c.raw().length);
                 assertEquals(3, dst.position());
                 assertEquals(0, dst.get(3));
             }
-            assertThrows(dev.strata.core.NotFoundException.class, () -> s.readRawInto(ContentHash.of(new byte[] {9}), dst.clear()));
+            assertThrows(dev.strata.core.NotFoundException.class, () -> s.readRawInto(ContentHash.of(new byte[] {9}), dst.clear(), ReadCheck.CHECKSUM));
         }
     }
 
