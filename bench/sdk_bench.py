@@ -8,7 +8,9 @@ save call; the async run also reports how much the background upload slows the s
 
 Part 2: a state dict of --load-gib GiB (fp32/bf16 tensors of 32 MiB) is saved once to Strata and
 once with torch.save; then torch.load of the local file (page cache warm) is compared with
-strata.load_state_dict without a chunk cache, with a cold cache (filling it) and with a warm one.
+strata.load_state_dict without a chunk cache, with a cold cache (filling it) and with a warm one
+(after one untimed load, as torch.load gets one). torch.load with THP_MEM_ALLOC_ENABLE=1 (PyTorch's
+opt-in to huge pages, which strata's loader uses for its tensors) is reported for context.
 
 Prints one JSON object. Run: clients/python/.venv/bin/python bench/sdk_bench.py [--load-gib 2]
 (re-executes itself with that venv's python when torch is missing; ./test.sh creates the venv).
@@ -163,6 +165,19 @@ def load_bench(args, client, workdir, repo):
     # warm the page cache for torch.load, then measure
     torch.load(path, weights_only=True)
     t_torch, t_torch_all = best_of(lambda: torch.load(path, weights_only=True), args.repeat)
+    # context, not the goal's baseline: torch.load with PyTorch's own opt-in to transparent huge
+    # pages for its allocations (read at start-up, hence a fresh process), which strata's loader
+    # uses for the tensors it fills
+    thp = subprocess.run([sys.executable, "-c", (
+        "import sys, time, torch\n"
+        "best = 1e9\n"
+        f"for _ in range({args.repeat}):\n"
+        f"    t = time.perf_counter(); x = torch.load({str(path)!r}, weights_only=True); "
+        "best = min(best, time.perf_counter() - t); del x\n"
+        "print(best)")], env=dict(os.environ, THP_MEM_ALLOC_ENABLE="1"), capture_output=True, text=True)
+    t_torch_thp = float(thp.stdout.split()[-1]) if thp.returncode == 0 else None
+    # and one untimed strata load: the server's read path warms up (JIT) as the page cache did for torch.load
+    strata.load_state_dict(f"{repo}@big", client=client, cache=False)
     t_nocache, t_nocache_all = best_of(lambda: strata.load_state_dict(f"{repo}@big", client=client, cache=False),
                                        args.repeat)
     t_nv, t_nv_all = best_of(lambda: strata.load_state_dict(f"{repo}@big", client=client, cache=False, verify=False),
@@ -189,6 +204,7 @@ def load_bench(args, client, workdir, repo):
             "torch_save_local_s": round(t_save_local, 3), "strata_save_blocking_s": round(t_save_strata, 3),
             "strata_first_save_bytes_sent": res.bytes_sent,
             "torch_load_s": round(t_torch, 3), "torch_load_all_s": [round(x, 3) for x in t_torch_all],
+            "torch_load_thp_s": None if t_torch_thp is None else round(t_torch_thp, 3),
             "strata_load_nocache_s": round(t_nocache, 3), "strata_load_nocache_all_s": [round(x, 3) for x in t_nocache_all],
             "strata_load_nocache_noverify_s": round(t_nv, 3),
             "server_single_get_s": round(t_get, 3),
@@ -196,6 +212,7 @@ def load_bench(args, client, workdir, repo):
             "strata_load_warm_cache_s": round(t_warm, 3), "strata_load_warm_cache_all_s": [round(x, 3) for x in t_warm_all],
             "strata_lazy_one_tensor_s": round(t_one, 4),
             "ratio_nocache_vs_torch_load": round(t_nocache / t_torch, 3),
+            "ratio_nocache_vs_torch_load_thp": None if t_torch_thp is None else round(t_nocache / t_torch_thp, 3),
             "ratio_cold_cache_vs_torch_load": round(min(cold) / t_torch, 3),
             "ratio_warm_cache_vs_torch_load": round(t_warm / t_torch, 3),
             "gb_per_s_nocache": round(total / t_nocache / 1e9, 3)}

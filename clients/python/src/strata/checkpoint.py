@@ -164,6 +164,38 @@ def snapshot(state, pool: _ArenaPool | None = None) -> Snapshot:
     return Snapshot(fl.structure, out, arena, total)
 
 
+def _load_madvise():
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+        fn = ctypes.CDLL(None, use_errno=True).madvise
+        fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+        return fn
+    except (OSError, AttributeError):
+        return None
+
+
+_madvise = _load_madvise()
+_MADV_HUGEPAGE = 14
+_HUGE = 2 << 20
+
+
+def _huge_pages(t: torch.Tensor):
+    """Asks Linux to back a fresh large host tensor with transparent huge pages before its bytes
+    are written. Filling 2 GiB of new memory otherwise takes ~524k page faults, which cost more
+    than the bytes' network copy (measured in bench/sdk_bench.py: ~0.9 s against ~0.4 s to fill
+    2 GiB here); PyTorch offers the same for all its allocations with THP_MEM_ALLOC_ENABLE=1. Only
+    whole 2 MiB pages inside the tensor are affected; a refusal (THP off, not Linux) changes nothing."""
+    n = t.numel() * t.element_size()
+    if _madvise is None or n < 2 * _HUGE:
+        return
+    start = -(-t.data_ptr() // 4096) * 4096
+    end = t.data_ptr() + n
+    if end > start:
+        _madvise(start, end - start, _MADV_HUGEPAGE)
+
+
 # ---- handle -----------------------------------------------------------------------------------
 
 
@@ -532,7 +564,10 @@ class CheckpointReader:
     def _alloc(self, e: ser.TensorEntry, device) -> torch.Tensor:
         dt = ser.dtype_of(e.dtype)
         pin = device is not None and torch.device(device).type == "cuda" and torch.cuda.is_available()
-        return torch.empty(tuple(e.shape), dtype=dt, pin_memory=pin)
+        t = torch.empty(tuple(e.shape), dtype=dt, pin_memory=pin)
+        if not pin:
+            _huge_pages(t)
+        return t
 
     def _fill(self, pairs: list[tuple[ser.TensorEntry, torch.Tensor]]):
         targets = [(e.start, ser.as_buffer(t)) for e, t in pairs if e.end > e.start]
