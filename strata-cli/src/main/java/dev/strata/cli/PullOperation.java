@@ -2,6 +2,7 @@ package dev.strata.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.strata.core.ChunkRef;
+import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
 import dev.strata.core.FileManifest;
@@ -11,6 +12,7 @@ import dev.strata.core.chunk.ChunkedFile;
 import dev.strata.core.chunk.FileChunker;
 import dev.strata.core.codec.Codecs;
 import dev.strata.core.store.EarlySync;
+import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.wire.ChunkFrames;
 import java.io.BufferedInputStream;
 import java.io.IOException;
@@ -184,22 +186,41 @@ final class PullOperation {
         return fetched.get();
     }
 
-    /** Fetches chunks [from, to) of a file as frames, verifies each against its id, writes it in place. */
+    /**
+     * Fetches chunks [from, to) of a file as frames, verifies each against its id, writes it in
+     * place. Raw frames (most of a model's bytes) go through one buffer reused for the whole run:
+     * a fresh 1 MiB array per chunk is a humongous allocation in G1, zeroed and then overwritten.
+     */
     private long fetchRun(String repoPath, String commit, String filePath, String path, List<ChunkRef> chunks, long[] offsets,
                           int from, int to, FileChannel out, Progress bar) throws IOException {
         long fetched = 0;
+        byte[] buf = new byte[ChunkFrames.MAX_RAW];
         StrataClient.Streamed r = client.stream(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, null, true);
         try (InputStream in = new BufferedInputStream(r.body(), 1 << 20)) {
             for (int k = from; k < to; k++) {
-                ChunkFrames.Frame f = ChunkFrames.read(in);
+                ChunkFrames.Header h = ChunkFrames.readHeader(in);
                 ContentHash want = chunks.get(k).id();
-                if (f == null || !f.id().equals(want)) {
-                    throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), f == null ? "end of stream" : f.id().hex());
+                if (h == null || !h.id().equals(want)) {
+                    throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), h == null ? "end of stream" : h.id().hex());
                 }
-                byte[] b = Codecs.verify(want, f.chunk()); // the end-to-end check the request promised
-                writeFully(out, ByteBuffer.wrap(b), offsets[k]);
-                fetched += f.chunk().data().length;
-                bar.add(b.length);
+                // The end-to-end check the request promised the server (X-Strata-Verify: client).
+                ByteBuffer chunk;
+                if (h.codec() == Codec.RAW) {
+                    ChunkFrames.readBody(in, buf, 0, h.encodedLength());
+                    ContentHash got = ContentHash.of(buf, 0, h.encodedLength());
+                    if (!got.equals(want)) {
+                        throw new CorruptDataException("chunk id", want.hex(), got.hex());
+                    }
+                    chunk = ByteBuffer.wrap(buf, 0, h.encodedLength());
+                } else {
+                    byte[] data = new byte[h.encodedLength()];
+                    ChunkFrames.readBody(in, data, 0, data.length);
+                    chunk = ByteBuffer.wrap(Codecs.verify(want, new EncodedChunk(h.codec(), h.rawLength(), data)));
+                }
+                int n = chunk.remaining();
+                writeFully(out, chunk, offsets[k]);
+                fetched += h.encodedLength();
+                bar.add(n);
             }
         }
         return fetched;

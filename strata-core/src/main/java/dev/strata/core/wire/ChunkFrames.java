@@ -4,8 +4,6 @@ import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.InvalidInputException;
 import dev.strata.core.store.EncodedChunk;
-import java.io.DataInputStream;
-import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -46,8 +44,26 @@ public final class ChunkFrames {
         putInt(dst, off + 37, encodedLength);
     }
 
+    /** A frame's header, checked; its {@code encodedLength} encoded bytes follow in the stream. */
+    public record Header(ContentHash id, Codec codec, int rawLength, int encodedLength) {}
+
     /** Reads the next frame, or null at a clean end of stream. Malformed input: InvalidInputException. */
     public static Frame read(InputStream in) throws IOException {
+        Header h = readHeader(in);
+        if (h == null) {
+            return null;
+        }
+        byte[] data = new byte[h.encodedLength()];
+        readBody(in, data, 0, data.length);
+        return new Frame(h.id(), new EncodedChunk(h.codec(), h.rawLength(), data));
+    }
+
+    /**
+     * Reads the next frame's header, or null at a clean end of stream; the caller then reads its
+     * body with {@link #readBody} (into a buffer it reuses, say). Lengths are checked here, so a
+     * caller may size its buffer by {@link #MAX_ENCODED}.
+     */
+    public static Header readHeader(InputStream in) throws IOException {
         byte[] h = new byte[HEADER];
         int n = in.readNBytes(h, 0, HEADER);
         if (n == 0) {
@@ -72,13 +88,14 @@ public final class ChunkFrames {
         if (raw <= 0 || raw > MAX_RAW || enc <= 0 || enc > MAX_ENCODED || codec == Codec.RAW && enc != raw) {
             throw new InvalidInputException("chunk frame lengths out of range: raw=" + raw + " encoded=" + enc);
         }
-        byte[] data = new byte[enc];
-        try {
-            new DataInputStream(in).readFully(data);
-        } catch (EOFException e) {
+        return new Header(id, codec, raw, enc);
+    }
+
+    /** Reads exactly {@code len} body bytes into {@code dst} at {@code off}; a short stream is malformed input. */
+    public static void readBody(InputStream in, byte[] dst, int off, int len) throws IOException {
+        if (in.readNBytes(dst, off, len) < len) {
             throw new InvalidInputException("chunk frame stream ends inside a frame body");
         }
-        return new Frame(id, new EncodedChunk(codec, raw, data));
     }
 
     private static void putInt(byte[] b, int off, int v) {
