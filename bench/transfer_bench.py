@@ -6,7 +6,10 @@ Every timed command is measured from process start to exit followed by `sync` (s
 the Strata client is inside; the Strata server fsyncs each chunk batch before acknowledging it, so the
 baseline `cp -r` and borg pay for durability too). Sources are in the page cache (read once before;
 caches are never dropped). Each repetition gets a fresh Strata server (new data dir, so "new data" is
-really new) and a fresh borg repository. Ratios use the median of the repetitions (best also given).
+really new) and a fresh borg repository. A Strata server is a long-running daemon, so before anything is
+timed each fresh server is warmed up (its JIT) by one push and one pull of an unrelated 256 MiB model into
+another repository (`--no-server-warmup` times a cold server, as runs before 2026-11-22d did). Ratios use
+the median of the repetitions (best also given).
 
 Usage: bench/transfer_bench.py [--reps 3] [--size-mib 256] [--xmx 1g] [--src DIR] [--profile]
 """
@@ -17,8 +20,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (ROOT, OUT, STRATA, Server, dir_bytes, du_bytes, ensure_series, log, machine, median,  # noqa
-                      rmtree, strata, timed, warm)
+from benchlib import (ROOT, OUT, STRATA, Server, dir_bytes, du_bytes, ensure_python, ensure_series, log, machine,  # noqa
+                      median, rmtree, strata, timed, warm)
 
 GOALS = {"push_new_over_cp": ("<=", 2.0), "push_known_over_cp": ("<=", 0.8), "pull_over_cp": ("<=", 1.3),
          "push_mbps_over_borg_mbps": (">=", 4.0)}
@@ -47,7 +50,26 @@ def borg_once(src, work, compression):
     return t, cpu, size
 
 
-def one_rep(i, src, work, xmx, nbytes):
+def warmup_source():
+    """A 256 MiB model with its own tensors (no chunk in common with the measured source)."""
+    out = os.path.join(OUT, "warmup-256")
+    if not os.path.exists(os.path.join(out, "model.safetensors")):
+        subprocess.run([ensure_python(), os.path.join(ROOT, "bench", "gen_safetensors.py"), "single", "--out", out,
+                        "--size-mib", "256", "--seed", "99"], check=True)
+    return out
+
+
+def warm_server(srv, work, wsrc):
+    """One untimed push and pull of another model into another repository: the server's JIT warms up."""
+    strata(["repo", "create", "bench/warmup"], srv.url, sync=False)
+    strata(["push", wsrc, "bench/warmup@main", "--json"], srv.url, sync=False)
+    wdst = os.path.join(work, "warmup-pull")
+    rmtree(wdst)
+    strata(["pull", "bench/warmup@main", "-o", wdst, "--json"], srv.url, sync=False)
+    rmtree(wdst)
+
+
+def one_rep(i, src, work, xmx, nbytes, wsrc=None):
     r = {}
     # cp -r baseline
     dst = os.path.join(work, "cp")
@@ -64,6 +86,8 @@ def one_rep(i, src, work, xmx, nbytes):
     os.environ["STRATA_CACHE_DIR"] = cache
     srv = Server(data, xmx=xmx)
     try:
+        if wsrc:
+            warm_server(srv, work, wsrc)
         strata(["repo", "create", "bench/ckpt"], srv.url, sync=False)
         c0 = srv.cpu()
         r["push_new_s"], out, r["push_new_client_cpu_s"] = strata(
@@ -135,6 +159,8 @@ def main():
     ap.add_argument("--xmx", default="1g", help="server heap (-Xmx), default 1g")
     ap.add_argument("--src", help="directory to transfer (default: checkpoint 0 of the generated series)")
     ap.add_argument("--profile", action="store_true", help="also push with --threads 1,2,4")
+    ap.add_argument("--no-server-warmup", action="store_true",
+                    help="time each fresh server cold (no untimed push and pull of another model first)")
     a = ap.parse_args()
 
     work = os.path.join(OUT, "transfer")
@@ -148,10 +174,11 @@ def main():
     warm(src)
     log(f"transfer_bench: {src} ({nbytes / 2**20:.1f} MiB), {a.reps} repetitions, server -Xmx{a.xmx}")
 
+    wsrc = None if a.no_server_warmup else warmup_source()
     reps = []
     for i in range(a.reps):
         warm(src)
-        reps.append(one_rep(i, src, work, a.xmx, nbytes))
+        reps.append(one_rep(i, src, work, a.xmx, nbytes, wsrc))
         log(f"rep {i}: " + ", ".join(f"{k}={v:.3f}" for k, v in reps[-1].items() if k.endswith("_s")))
 
     keys = [k for k in reps[0] if k.endswith("_s")]
@@ -172,6 +199,7 @@ def main():
     result = {
         "bench": "transfer", "machine": machine(), "source": os.path.relpath(src, ROOT), "bytes": nbytes, "reps": a.reps,
         "server_xmx": a.xmx,
+        "server_warmup": None if a.no_server_warmup else "one untimed push and pull of bench/out/warmup-256 (256 MiB, seed 99) per fresh server",
         "timing": "wall seconds, process start to exit + sync; source in page cache; median (and best) of reps",
         "median_s": {k: round(v, 3) for k, v in med.items()},
         "best_s": {k: round(v, 3) for k, v in best.items()},
