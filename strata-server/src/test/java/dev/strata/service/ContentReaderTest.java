@@ -8,6 +8,7 @@ import dev.strata.core.ChunkRef;
 import dev.strata.core.CorruptDataException;
 import dev.strata.core.FileManifest;
 import dev.strata.core.store.ReadCheck;
+import dev.strata.core.store.TestBytes;
 import dev.strata.core.store.TestChunks;
 import dev.strata.core.store.local.LocalPackStore;
 import java.io.ByteArrayOutputStream;
@@ -88,7 +89,7 @@ class ContentReaderTest {
             try (Stream<Path> files = Files.walk(dir)) {
                 for (Path p : files.filter(Files::isRegularFile).toList()) {
                     byte[] all = Files.readAllBytes(p);
-                    int at = indexOf(all, needle);
+                    int at = TestBytes.find(all, needle);
                     if (at >= 0) {
                         try (FileChannel ch = FileChannel.open(p, StandardOpenOption.WRITE)) {
                             ch.write(ByteBuffer.wrap(new byte[] {(byte) (all[at + 10] ^ 0x20)}), at + 10);
@@ -107,16 +108,4 @@ class ContentReaderTest {
         }
     }
 
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
-    }
 }

@@ -15,6 +15,7 @@ import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.FileManifest;
 import dev.strata.core.store.EncodedChunk;
+import dev.strata.core.store.TestBytes;
 import dev.strata.core.store.local.LocalPackStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -85,7 +86,7 @@ class FsckTest {
                 pack = s.filter(p -> p.toString().endsWith(".pack")).findFirst().orElseThrow();
             }
             byte[] file = Files.readAllBytes(pack);
-            int at = indexOf(file, ContentHash.of(b).toBytes()) + 100;
+            int at = TestBytes.indexOf(file, ContentHash.of(b).toBytes()) + 100;
             file[at] ^= 1;
             Files.write(pack, file);
 
@@ -112,16 +113,4 @@ class FsckTest {
         }
     }
 
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("not found");
-    }
 }

@@ -13,6 +13,7 @@ import dev.strata.core.store.ChunkInfo;
 import dev.strata.core.store.PackInfo;
 import dev.strata.core.store.ScrubOptions;
 import dev.strata.core.store.ScrubReport;
+import dev.strata.core.store.TestBytes;
 import dev.strata.core.store.TestChunks;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -65,23 +66,11 @@ class LocalPackScrubTest {
         ChunkInfo info = store.info(c.id());
         Path f = packFile(info.packId());
         byte[] b = Files.readAllBytes(f);
-        int at = indexOf(b, c.id().toBytes()) - 8 + dev.strata.core.pack.EntryHeader.LENGTH;
+        int at = TestBytes.indexOf(b, c.id().toBytes()) - 8 + dev.strata.core.pack.EntryHeader.LENGTH;
         b[at + bit / 8] ^= (byte) (1 << (bit % 8));
         Files.write(f, b);
     }
 
-    static int indexOf(byte[] hay, byte[] needle) {
-        outer:
-        for (int i = 0; i + needle.length <= hay.length; i++) {
-            for (int j = 0; j < needle.length; j++) {
-                if (hay[i + j] != needle[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        throw new AssertionError("not found");
-    }
 
     @Test
     void flippedBitsAreReportedExactlyAndNotRepaired() throws IOException {
