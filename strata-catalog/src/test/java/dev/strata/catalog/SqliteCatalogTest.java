@@ -147,13 +147,19 @@ class SqliteCatalogTest extends CatalogConformanceTest {
         }
     }
 
+    /** Closes the test's catalog and writes a catalog file at schema version {@code version} (OldSchema). */
+    private Path oldCatalogFile(String version) throws Exception {
+        catalog.close();
+        catalog = null;
+        Path file = dir.resolve("v" + version + ".db");
+        OldSchema.create("jdbc:sqlite:" + file, "sqlite", version);
+        return file;
+    }
+
     /** A catalog written before the replication log existed: V3 seeds the log with its history, parents first. */
     @Test
     void upgradingSeedsTheReplicationLogWithExistingHistory() throws Exception {
-        catalog.close();
-        catalog = null;
-        Path file = dir.resolve("v2.db");
-        OldSchema.create("jdbc:sqlite:" + file, "sqlite", "2");
+        Path file = oldCatalogFile("2");
         String a = "a".repeat(40), b = "b".repeat(40);
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file); java.sql.Statement st = c.createStatement()) {
             st.execute("INSERT INTO repos (id, name, description, created_at) VALUES (1, 'lab/old', '', 0)");
@@ -180,10 +186,7 @@ class SqliteCatalogTest extends CatalogConformanceTest {
     /** Audit records from before V4: the upgrade gives them their repository key. */
     @Test
     void upgradingKeysExistingAuditRecordsByRepository() throws Exception {
-        catalog.close();
-        catalog = null;
-        Path file = dir.resolve("v3.db");
-        OldSchema.create("jdbc:sqlite:" + file, "sqlite", "3");
+        Path file = oldCatalogFile("3");
         try (Connection c = DriverManager.getConnection("jdbc:sqlite:" + file)) {
             AuditRepoKeyUpgrade.seedV3(c);
         }
