@@ -271,11 +271,39 @@ final class FloatCodec {
         return encode(raw, fmt, phase, false);
     }
 
+    /** BF16 chunks of at least this many elements try version 2 ({@link Bf16Huffman}). */
+    static final int HUFFMAN_MIN_ELEMENTS = 256;
+    /** Version 2 above this ratio: try version 1 too (trained weights are near 0.66). */
+    private static final double V1_TRIAL_ABOVE = 0.70;
+
     /**
      * {@link #encode(byte[], FloatFormat, int)}; {@code residual} (a DELTA residual, ±0 often and
      * at random) lets the split check whether to run without a branch on ±0.
      */
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase, boolean residual) {
+        int count = (raw.length - Math.min(phase, raw.length)) / fmt.width();
+        if (fmt != FloatFormat.BF16 || residual || count < HUFFMAN_MIN_ELEMENTS || phase < 0 || phase >= 2) {
+            return encodeVersion1(raw, fmt, phase, residual);
+        }
+        int p = Math.min(phase, raw.length);
+        int[][] symbols = Bf16Huffman.counts(raw, p, count);
+        byte[] lengths = Huffman.lengths(symbols[symbols.length - 1]);
+        // Version 1 can be smaller: with more than a few zeros (symbol 0), which cost version 2
+        // their 6 low bits and version 1 nothing beyond their symbol, and on data that is not BF16
+        // at this phase (its sign/mantissa plane is rANS-coded when it compresses; version 2's
+        // low bits never are). Then both are made, and version 2 kept unless 0.5 % larger.
+        long v2 = Bf16Huffman.length(raw.length, p, count, symbols, lengths);
+        if (symbols[symbols.length - 1][0] > count / 256 || v2 > raw.length * V1_TRIAL_ABOVE) {
+            byte[] v1 = encodeVersion1(raw, fmt, phase, false);
+            if (v2 > v1.length * 1.005) {
+                return v1;
+            }
+        }
+        return Bf16Huffman.encode(raw, p, count, symbols, lengths);
+    }
+
+    /** Version 1 (rANS exponents, byte planes); see {@link #encode(byte[], FloatFormat, int, boolean)}. */
+    static byte[] encodeVersion1(byte[] raw, FloatFormat fmt, int phase, boolean residual) {
         int w = fmt.width();
         if (phase < 0 || phase >= w) {
             throw new IllegalArgumentException("phase " + phase + " for width " + w);
@@ -444,10 +472,15 @@ final class FloatCodec {
         if (enc.length < FIXED_HEADER) {
             throw corrupt("float header", "at least " + FIXED_HEADER + " bytes", enc.length + " bytes");
         }
-        if ((enc[0] & 0xff) != VERSION) {
-            throw corrupt("float format version", Integer.toString(VERSION), Integer.toString(enc[0] & 0xff));
+        int version = enc[0] & 0xff;
+        if (version != VERSION && version != Bf16Huffman.VERSION) {
+            throw corrupt("float format version", VERSION + " or " + Bf16Huffman.VERSION, Integer.toString(version));
         }
-        return FloatFormat.fromId(enc[1] & 0xff);
+        FloatFormat fmt = FloatFormat.fromId(enc[1] & 0xff);
+        if (version == Bf16Huffman.VERSION && fmt != FloatFormat.BF16) {
+            throw corrupt("float format of version " + version, "BF16", fmt.name());
+        }
+        return fmt;
     }
 
     /**
@@ -469,6 +502,9 @@ final class FloatCodec {
         }
         if (enc[3] != 0) {
             throw corrupt("float reserved byte", "0", Integer.toString(enc[3] & 0xff));
+        }
+        if ((enc[0] & 0xff) == Bf16Huffman.VERSION) {
+            return Bf16Huffman.decode(enc, rawLength, p);
         }
         int count = (rawLength - p) / w;
         int t = (rawLength - p) - count * w;

@@ -81,6 +81,7 @@ public final class FloatBench {
                 codecs.put("zstd1_minmatch7", s -> new EncodedChunk(Codec.ZSTD, s.raw.length, tuned(s.raw)));
                 codecs.put("byte_planes", s -> Codecs.encode(planes, s.raw));
                 codecs.put("float", s -> Codecs.encodeFloat(s.raw, s.fmt, 0));
+                codecs.put("float_v1", s -> new EncodedChunk(Codec.FLOAT, s.raw.length, FloatCodec.encodeVersion1(s.raw, s.fmt, 0, false)));
                 codecs.put("compress_float", s -> Codecs.compressFloat(s.raw, s.fmt));
                 if (c.getValue().getFirst().prev() != null) {
                     codecs.put("delta_xor", s -> Codecs.encodeDelta(s.raw, s.fmt, DeltaTransform.XOR, ContentHash.of(s.prev), s.prev, 0));

@@ -1,0 +1,191 @@
+package dev.strata.core.codec;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import dev.strata.core.Codec;
+import dev.strata.core.CorruptDataException;
+import dev.strata.core.store.EncodedChunk;
+import java.util.Arrays;
+import java.util.Random;
+import net.jqwik.api.Example;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+
+/** FLOAT version 2 (BF16, Huffman-coded symbols and packed low bits) and its Huffman codes. */
+class Bf16HuffmanTest {
+
+    /** Version 2 of {@code raw} from byte {@code p}, whatever version 1 would make. */
+    static byte[] version2(byte[] raw, int p) {
+        int count = (raw.length - p) / 2;
+        int[][] counts = Bf16Huffman.counts(raw, p, count);
+        return Bf16Huffman.encode(raw, p, count, counts, Huffman.lengths(counts[counts.length - 1]));
+    }
+
+    @Property(tries = 200)
+    void lengthsAreCompleteLimitedAndFollowTheCounts(@ForAll long seed, @ForAll @IntRange(min = 1, max = 1024) int alphabet,
+                                                     @ForAll @IntRange(min = 0, max = 3) int shape) {
+        Random r = new Random(seed);
+        int[] counts = new int[alphabet];
+        for (int s = 0; s < alphabet; s++) {
+            counts[s] = switch (shape) {
+                case 0 -> r.nextInt(4) == 0 ? 0 : 1 + r.nextInt(1000);
+                // Fibonacci-like: the unlimited Huffman code would be far deeper than 12 bits.
+                case 1 -> s < 40 ? (int) Math.min(Integer.MAX_VALUE / 64, Math.round(Math.pow(1.618, s))) : 0;
+                case 2 -> s == alphabet / 2 ? 1_000_000 : r.nextInt(3) == 0 ? 1 : 0;
+                default -> (int) Math.round(1e6 * Math.exp(-Math.pow((s - alphabet / 2.0) / 6, 2))) ;
+            };
+        }
+        if (Arrays.stream(counts).allMatch(c -> c == 0)) {
+            counts[r.nextInt(alphabet)] = 1;
+        }
+        byte[] len = Huffman.lengths(counts);
+        long present = Arrays.stream(counts).filter(c -> c > 0).count();
+        long kraft = 0;
+        for (int s = 0; s < alphabet; s++) {
+            assertEquals(counts[s] == 0 || present == 1, len[s] == 0, "symbol " + s + " count " + counts[s] + " length " + len[s]);
+            assertTrue(len[s] <= Huffman.MAX_LEN);
+            kraft += len[s] == 0 ? 0 : 1L << (Huffman.MAX_LEN - len[s]);
+            for (int o = 0; o < alphabet; o++) {
+                if (counts[o] > counts[s] && counts[s] > 0) {
+                    assertTrue(len[o] <= len[s], "more frequent symbol " + o + " got a longer code than " + s);
+                }
+            }
+        }
+        assertEquals(present == 1 ? 0 : 1L << Huffman.MAX_LEN, kraft, "complete code");
+    }
+
+    @Property(tries = 120)
+    void version2RoundTripsBitExact(@ForAll long seed, @ForAll @IntRange(min = 0, max = 70_000) int length,
+                                    @ForAll @IntRange(min = 0, max = 6) int shape, @ForAll @IntRange(min = 0, max = 1) int phase) {
+        // Every shape of FloatCodecTest (NaN, Inf, subnormals, -0, all equal, random bytes), both phases.
+        byte[] raw = FloatCodecTest.data(seed, length, shape, FloatFormat.BF16, phase);
+        int p = Math.min(phase, raw.length);
+        if ((raw.length - p) / 2 == 0) {
+            return;
+        }
+        byte[] enc = version2(raw, p);
+        assertEquals(Bf16Huffman.VERSION, enc[0]);
+        assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
+    }
+
+    @Example
+    void everyBitPatternAndEveryTailLengthRoundTrips() {
+        byte[] all = new byte[1 << 17];
+        for (int v = 0; v < 1 << 16; v++) {
+            all[2 * v] = (byte) v;
+            all[2 * v + 1] = (byte) (v >>> 8);
+        }
+        assertArrayEquals(all, FloatCodec.decode(version2(all, 0), all.length));
+        byte[] w = CodecBench.bf16(new Random(4), 4096, 0.02);
+        // Element counts around the four streams' bounds and the packed groups of four.
+        for (int n = 1; n < 80; n++) {
+            for (int p = 0; p < 2; p++) {
+                byte[] raw = Arrays.copyOf(w, 2 * n + p + (n % 3 == 0 ? 1 : 0));
+                assertArrayEquals(raw, FloatCodec.decode(version2(raw, p), raw.length), "elements " + n + " phase " + p);
+            }
+        }
+    }
+
+    @Example
+    void weightsTakeVersion2AndBeatVersion1() {
+        byte[] w = CodecBench.bf16(new Random(5), 1 << 20, 0.02);
+        byte[] enc = FloatCodec.encode(w, FloatFormat.BF16, 0);
+        assertEquals(Bf16Huffman.VERSION, enc[0]);
+        assertTrue(enc.length < FloatCodec.encodeVersion1(w, FloatFormat.BF16, 0, false).length);
+        assertTrue(enc.length < 0.665 * w.length, "ratio " + enc.length / (double) w.length);
+        assertArrayEquals(w, Codecs.decode(new EncodedChunk(Codec.FLOAT, w.length, enc)));
+        // Mostly zeros (Adam-like) and the wrong phase: version 1 is smaller, so it is kept.
+        byte[] zeros = FloatCodecTest.data(3, 1 << 16, 5, FloatFormat.BF16, 0);
+        assertEquals(FloatCodec.VERSION, FloatCodec.encode(zeros, FloatFormat.BF16, 0)[0]);
+        byte[] odd = Arrays.copyOfRange(w, 1, 65537);
+        assertEquals(FloatCodec.VERSION, FloatCodec.encode(odd, FloatFormat.BF16, 0)[0]);
+        // A single symbol: no stream bytes at all.
+        byte[] ones = new byte[8192];
+        for (int i = 0; i < ones.length; i += 2) {
+            ones[i] = (byte) 0x80;
+            ones[i + 1] = 0x3f;
+        }
+        byte[] one = version2(ones, 0);
+        assertTrue(one.length < 0.4 * ones.length);
+        assertArrayEquals(ones, FloatCodec.decode(one, ones.length));
+    }
+
+    @Property(tries = 400)
+    void damagedVersion2IsCorruptOrDecodesToTheDeclaredLength(@ForAll long seed, @ForAll @IntRange(min = 2, max = 9000) int length,
+                                                              @ForAll @IntRange(min = 0, max = 6) int shape, @ForAll @IntRange(min = 0, max = 5) int kind) {
+        Random r = new Random(seed);
+        byte[] raw = FloatCodecTest.data(seed, length, shape, FloatFormat.BF16, 0);
+        byte[] enc = version2(raw, 0);
+        byte[] bad = switch (kind) {
+            case 0 -> Arrays.copyOf(enc, r.nextInt(enc.length));
+            case 1 -> { byte[] b = enc.clone(); b[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255)); yield b; }
+            case 2 -> { byte[] b = enc.clone(); b[4 + r.nextInt(Math.min(b.length - 4, 100))] = (byte) r.nextInt(); yield b; }
+            case 3 -> Arrays.copyOf(enc, enc.length + 1 + r.nextInt(9));
+            case 4 -> { byte[] b = enc.clone(); for (int i = 0; i < 1 + r.nextInt(8); i++) b[4 + r.nextInt(b.length - 4)] = (byte) r.nextInt(); yield b; }
+            default -> { byte[] b = new byte[4 + r.nextInt(300)]; r.nextBytes(b); b[0] = 2; b[1] = 0; b[2] = 0; b[3] = 0; yield b; }
+        };
+        try {
+            assertEquals(raw.length, FloatCodec.decode(bad, raw.length).length);
+        } catch (CorruptDataException expected) {
+            // the only acceptable failure
+        } catch (RuntimeException | Error other) {
+            fail("not a CorruptDataException: " + other, other);
+        }
+    }
+
+    @Example
+    void hostileTablesAndLengthsAreCorrupt() {
+        byte[] raw = CodecBench.bf16(new Random(9), 8192, 0.02);
+        byte[] enc = version2(raw, 0);
+        int table = FloatCodec.FIXED_HEADER;
+        int span = Rans.u16(enc, table + 2);
+        int lengths = table + 4 + (span + 1) / 2;
+        assertCorrupt(raw, with(enc, 1, (byte) FloatFormat.FP32.id()));            // version 2 is BF16 only
+        assertCorrupt(raw, with(enc, table + 2, (byte) 0));                        // span 0
+        assertCorrupt(raw, with(enc, table + 3, (byte) 0x04));                     // span past the alphabet
+        assertCorrupt(raw, with(enc, table + 4, (byte) 0x0d));                     // a 13-bit code
+        assertCorrupt(raw, with(enc, table + 4, (byte) (enc[table + 4] ^ 0x01)));  // Kraft sum off
+        assertCorrupt(raw, with(enc, lengths, (byte) (enc[lengths] + 1)));          // stream lengths no longer add up
+        byte[] moved = with(enc, lengths, (byte) (enc[lengths] + 1));
+        moved[lengths + 4] = (byte) (enc[lengths + 4] - 1);                          // they add up, but a stream is cut
+        assertCorrupt(raw, moved);
+        // A padding bit set: find data whose last stream does not end on a byte boundary.
+        for (int seed = 0; ; seed++) {
+            byte[] w = CodecBench.bf16(new Random(seed), 8192, 0.02);
+            int[][] counts = Bf16Huffman.counts(w, 0, w.length / 2);
+            byte[] len = Huffman.lengths(counts[counts.length - 1]);
+            long bits = 0;
+            for (int k = 0; k < len.length; k++) {
+                bits += (long) counts[3][k] * len[k];
+            }
+            if (bits % 8 != 0) {
+                byte[] padded = version2(w, 0);
+                padded[padded.length - 1] ^= 0x01;
+                assertCorrupt(w, padded);
+                break;
+            }
+        }
+        assertCorrupt(raw, Arrays.copyOf(enc, enc.length - 1));
+        assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
+    }
+
+    private static byte[] with(byte[] enc, int at, byte value) {
+        byte[] b = enc.clone();
+        b[at] = value;
+        return b;
+    }
+
+    private static void assertCorrupt(byte[] raw, byte[] enc) {
+        assertThrows(CorruptDataException.class, () -> {
+            byte[] out = FloatCodec.decode(enc, raw.length);
+            if (Arrays.equals(out, raw)) {
+                fail("damaged encoding decoded to the original");
+            }
+        });
+    }
+}
