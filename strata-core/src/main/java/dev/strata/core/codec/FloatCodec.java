@@ -271,35 +271,58 @@ final class FloatCodec {
         return encode(raw, fmt, phase, false);
     }
 
-    /** BF16 chunks of at least this many elements try version 2 ({@link Bf16Huffman}). */
+    /** BF16 and FP32 chunks of at least this many elements try version 2 ({@link HuffmanFloat}). */
     static final int HUFFMAN_MIN_ELEMENTS = 256;
-    /** Version 2 above this ratio: try version 1 too (trained weights are near 0.66). */
-    private static final double V1_TRIAL_ABOVE = 0.70;
 
     /**
      * {@link #encode(byte[], FloatFormat, int)}; {@code residual} (a DELTA residual, ±0 often and
-     * at random) lets the split check whether to run without a branch on ±0.
+     * at random) keeps version 1 and lets its split check whether to run without a branch on ±0.
+     *
+     * <p>BF16 and FP32 take version 2 (decision 0020: decodes 2–3 times faster) unless version 1
+     * is more than 0.5 % smaller, which is only checked when it may be: with more than a few
+     * zeros (symbol 0), which cost version 2 their packed bits and version 1 nothing beyond their
+     * symbol; when version 2 saves little, as on data not of this format or phase (version 1's
+     * sign/mantissa planes are rANS-coded when they compress; version 2's bits never are); and for
+     * FP32 whose low 16 bits are neither all zero nor random-looking.
      */
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase, boolean residual) {
         int count = (raw.length - Math.min(phase, raw.length)) / fmt.width();
-        if (fmt != FloatFormat.BF16 || residual || count < HUFFMAN_MIN_ELEMENTS || phase < 0 || phase >= 2) {
+        if (fmt == FloatFormat.FP16 || residual || count < HUFFMAN_MIN_ELEMENTS || phase < 0 || phase >= fmt.width()) {
             return encodeVersion1(raw, fmt, phase, residual);
         }
         int p = Math.min(phase, raw.length);
-        int[][] symbols = Bf16Huffman.counts(raw, p, count);
-        byte[] lengths = Huffman.lengths(symbols[symbols.length - 1]);
-        // Version 1 can be smaller: with more than a few zeros (symbol 0), which cost version 2
-        // their 6 low bits and version 1 nothing beyond their symbol, and on data that is not BF16
-        // at this phase (its sign/mantissa plane is rANS-coded when it compresses; version 2's
-        // low bits never are). Then both are made, and version 2 kept unless 0.5 % larger.
-        long v2 = Bf16Huffman.length(raw.length, p, count, symbols, lengths);
-        if (symbols[symbols.length - 1][0] > count / 256 || v2 > raw.length * V1_TRIAL_ABOVE) {
+        HuffmanFloat.Fp32Halves halves = fmt == FloatFormat.FP32 ? HuffmanFloat.split(raw, p, count) : null;
+        byte[] high = halves == null ? raw : halves.high();
+        int at = halves == null ? p : 0;
+        byte[] low = halves == null || halves.lowZero() ? null : halves.low();
+        HuffmanFloat.Histogram symbols = HuffmanFloat.counts(high, at, count);
+        byte[] lengths = Huffman.lengths(symbols.total());
+        long v2 = HuffmanFloat.length(raw.length, fmt, p, count, symbols, lengths, low == null);
+        boolean check = symbols.total()[0] > count / 256
+                || v2 > raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32)
+                || low != null && !looksRandom(low);
+        if (check) {
             byte[] v1 = encodeVersion1(raw, fmt, phase, false);
             if (v2 > v1.length * 1.005) {
                 return v1;
             }
         }
-        return Bf16Huffman.encode(raw, p, count, symbols, lengths);
+        return HuffmanFloat.encode(raw, fmt, p, count, high, at, low, symbols, lengths);
+    }
+
+    /** Version 2 above these ratios: try version 1 too (trained weights: BF16 ~0.66, FP32 ~0.83). */
+    private static final double V1_TRIAL_ABOVE_BF16 = 0.70;
+    private static final double V1_TRIAL_ABOVE_FP32 = 0.86;
+
+    /** Whether a sample of these bytes has nearly 8 bits of order-0 entropy per byte (then rANS would not pay). */
+    private static boolean looksRandom(byte[] b) {
+        int[] h = new int[256];
+        int step = b.length >= 1 << 16 ? 7 : 1;
+        int n = 0;
+        for (int i = 0; i < b.length; i += step, n++) {
+            h[b[i] & 0xff]++;
+        }
+        return Rans.entropyBytes(h, n) > n * 0.985;
     }
 
     /** Version 1 (rANS exponents, byte planes); see {@link #encode(byte[], FloatFormat, int, boolean)}. */
@@ -473,12 +496,12 @@ final class FloatCodec {
             throw corrupt("float header", "at least " + FIXED_HEADER + " bytes", enc.length + " bytes");
         }
         int version = enc[0] & 0xff;
-        if (version != VERSION && version != Bf16Huffman.VERSION) {
-            throw corrupt("float format version", VERSION + " or " + Bf16Huffman.VERSION, Integer.toString(version));
+        if (version != VERSION && version != HuffmanFloat.VERSION) {
+            throw corrupt("float format version", VERSION + " or " + HuffmanFloat.VERSION, Integer.toString(version));
         }
         FloatFormat fmt = FloatFormat.fromId(enc[1] & 0xff);
-        if (version == Bf16Huffman.VERSION && fmt != FloatFormat.BF16) {
-            throw corrupt("float format of version " + version, "BF16", fmt.name());
+        if (version == HuffmanFloat.VERSION && fmt == FloatFormat.FP16) {
+            throw corrupt("float format of version " + version, "BF16 or FP32", fmt.name());
         }
         return fmt;
     }
@@ -500,11 +523,11 @@ final class FloatCodec {
         if (p >= w || p > rawLength) {
             throw corrupt("float phase", "below " + w + " and at most the raw length " + rawLength, Integer.toString(p));
         }
+        if ((enc[0] & 0xff) == HuffmanFloat.VERSION) {
+            return HuffmanFloat.decode(enc, rawLength, fmt, p);
+        }
         if (enc[3] != 0) {
             throw corrupt("float reserved byte", "0", Integer.toString(enc[3] & 0xff));
-        }
-        if ((enc[0] & 0xff) == Bf16Huffman.VERSION) {
-            return Bf16Huffman.decode(enc, rawLength, p);
         }
         int count = (rawLength - p) / w;
         int t = (rawLength - p) - count * w;

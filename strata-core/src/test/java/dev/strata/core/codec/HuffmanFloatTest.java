@@ -16,14 +16,23 @@ import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.constraints.IntRange;
 
-/** FLOAT version 2 (BF16, Huffman-coded symbols and packed low bits) and its Huffman codes. */
-class Bf16HuffmanTest {
+/** FLOAT version 2 (BF16 and FP32: Huffman-coded symbols, packed low bits) and its Huffman codes. */
+class HuffmanFloatTest {
 
-    /** Version 2 of {@code raw} from byte {@code p}, whatever version 1 would make. */
+    /** Version 2 of BF16 {@code raw} from byte {@code p}, whatever version 1 would make. */
     static byte[] version2(byte[] raw, int p) {
         int count = (raw.length - p) / 2;
-        int[][] counts = Bf16Huffman.counts(raw, p, count);
-        return Bf16Huffman.encode(raw, p, count, counts, Huffman.lengths(counts[counts.length - 1]));
+        HuffmanFloat.Histogram counts = HuffmanFloat.counts(raw, p, count);
+        return HuffmanFloat.encode(raw, FloatFormat.BF16, p, count, raw, p, null, counts, Huffman.lengths(counts.total()));
+    }
+
+    /** Version 2 of FP32 {@code raw} from byte {@code p}, whatever version 1 would make. */
+    static byte[] version2Fp32(byte[] raw, int p) {
+        int count = (raw.length - p) / 4;
+        HuffmanFloat.Fp32Halves h = HuffmanFloat.split(raw, p, count);
+        HuffmanFloat.Histogram counts = HuffmanFloat.counts(h.high(), 0, count);
+        return HuffmanFloat.encode(raw, FloatFormat.FP32, p, count, h.high(), 0, h.lowZero() ? null : h.low(), counts,
+                Huffman.lengths(counts.total()));
     }
 
     @Property(tries = 200)
@@ -69,8 +78,29 @@ class Bf16HuffmanTest {
             return;
         }
         byte[] enc = version2(raw, p);
-        assertEquals(Bf16Huffman.VERSION, enc[0]);
+        assertEquals(HuffmanFloat.VERSION, enc[0]);
         assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
+    }
+
+    @Property(tries = 120)
+    void fp32Version2RoundTripsBitExact(@ForAll long seed, @ForAll @IntRange(min = 0, max = 70_000) int length,
+                                        @ForAll @IntRange(min = 0, max = 6) int shape, @ForAll @IntRange(min = 0, max = 3) int phase,
+                                        @ForAll boolean clean) {
+        byte[] raw = FloatCodecTest.data(seed, length, shape, FloatFormat.FP32, phase);
+        int p = Math.min(phase, raw.length);
+        if (clean) { // low halves all zero: FP32 widened from BF16
+            for (int i = p; i + 4 <= raw.length; i += 4) {
+                raw[i] = 0;
+                raw[i + 1] = 0;
+            }
+        }
+        if ((raw.length - p) / 4 == 0) {
+            return;
+        }
+        byte[] enc = version2Fp32(raw, p);
+        assertEquals(HuffmanFloat.VERSION, enc[0]);
+        assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
+        assertArrayEquals(raw, Codecs.decode(Codecs.encodeFloat(raw, FloatFormat.FP32, p)));
     }
 
     @Example
@@ -95,7 +125,7 @@ class Bf16HuffmanTest {
     void weightsTakeVersion2AndBeatVersion1() {
         byte[] w = CodecBench.bf16(new Random(5), 1 << 20, 0.02);
         byte[] enc = FloatCodec.encode(w, FloatFormat.BF16, 0);
-        assertEquals(Bf16Huffman.VERSION, enc[0]);
+        assertEquals(HuffmanFloat.VERSION, enc[0]);
         assertTrue(enc.length < FloatCodec.encodeVersion1(w, FloatFormat.BF16, 0, false).length);
         assertTrue(enc.length < 0.665 * w.length, "ratio " + enc.length / (double) w.length);
         assertArrayEquals(w, Codecs.decode(new EncodedChunk(Codec.FLOAT, w.length, enc)));
@@ -104,6 +134,27 @@ class Bf16HuffmanTest {
         assertEquals(FloatCodec.VERSION, FloatCodec.encode(zeros, FloatFormat.BF16, 0)[0]);
         byte[] odd = Arrays.copyOfRange(w, 1, 65537);
         assertEquals(FloatCodec.VERSION, FloatCodec.encode(odd, FloatFormat.BF16, 0)[0]);
+        // FP32: version 2 with raw low halves for master weights, none for clean FP32; version 1
+        // keeps Adam-like moments (many zeros).
+        byte[] master = FloatCodecTest.data(8, 1 << 18, 1, FloatFormat.FP32, 0);
+        byte[] m2 = FloatCodec.encode(master, FloatFormat.FP32, 0);
+        assertEquals(HuffmanFloat.VERSION, m2[0]);
+        assertTrue(m2.length <= FloatCodec.encodeVersion1(master, FloatFormat.FP32, 0, false).length * 1.005);
+        byte[] clean = BytePlanesTest.cleanFp32(w);
+        byte[] c2 = FloatCodec.encode(clean, FloatFormat.FP32, 0);
+        assertEquals(HuffmanFloat.VERSION, c2[0]);
+        assertTrue(c2.length < 0.34 * clean.length, "clean FP32 ratio " + c2.length / (double) clean.length);
+        assertArrayEquals(clean, FloatCodec.decode(c2, clean.length));
+        assertEquals(FloatCodec.VERSION, FloatCodec.encode(FloatCodecTest.data(3, 1 << 16, 5, FloatFormat.FP32, 0), FloatFormat.FP32, 0)[0]);
+        // Non-negative values (Adam's second moment): no sign bits stored, 5-bit fields.
+        byte[] positive = w.clone();
+        for (int i = 1; i < positive.length; i += 2) {
+            positive[i] &= 0x7f;
+        }
+        byte[] unsigned = version2(positive, 0);
+        assertEquals(HuffmanFloat.FLAG_NO_SIGNS, unsigned[3]);
+        assertTrue(unsigned.length < enc.length - positive.length / 2 / 8 + 100, "one bit per element less");
+        assertArrayEquals(positive, FloatCodec.decode(unsigned, positive.length));
         // A single symbol: no stream bytes at all.
         byte[] ones = new byte[8192];
         for (int i = 0; i < ones.length; i += 2) {
@@ -119,15 +170,16 @@ class Bf16HuffmanTest {
     void damagedVersion2IsCorruptOrDecodesToTheDeclaredLength(@ForAll long seed, @ForAll @IntRange(min = 2, max = 9000) int length,
                                                               @ForAll @IntRange(min = 0, max = 6) int shape, @ForAll @IntRange(min = 0, max = 5) int kind) {
         Random r = new Random(seed);
-        byte[] raw = FloatCodecTest.data(seed, length, shape, FloatFormat.BF16, 0);
-        byte[] enc = version2(raw, 0);
+        boolean fp32 = (seed & 1) == 0 && length >= 4;
+        byte[] raw = FloatCodecTest.data(seed, length, shape, fp32 ? FloatFormat.FP32 : FloatFormat.BF16, 0);
+        byte[] enc = fp32 ? version2Fp32(raw, 0) : version2(raw, 0);
         byte[] bad = switch (kind) {
             case 0 -> Arrays.copyOf(enc, r.nextInt(enc.length));
             case 1 -> { byte[] b = enc.clone(); b[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255)); yield b; }
             case 2 -> { byte[] b = enc.clone(); b[4 + r.nextInt(Math.min(b.length - 4, 100))] = (byte) r.nextInt(); yield b; }
             case 3 -> Arrays.copyOf(enc, enc.length + 1 + r.nextInt(9));
             case 4 -> { byte[] b = enc.clone(); for (int i = 0; i < 1 + r.nextInt(8); i++) b[4 + r.nextInt(b.length - 4)] = (byte) r.nextInt(); yield b; }
-            default -> { byte[] b = new byte[4 + r.nextInt(300)]; r.nextBytes(b); b[0] = 2; b[1] = 0; b[2] = 0; b[3] = 0; yield b; }
+            default -> { byte[] b = new byte[4 + r.nextInt(300)]; r.nextBytes(b); b[0] = 2; b[1] = enc[1]; b[2] = 0; b[3] = 0; yield b; }
         };
         try {
             assertEquals(raw.length, FloatCodec.decode(bad, raw.length).length);
@@ -145,7 +197,14 @@ class Bf16HuffmanTest {
         int table = FloatCodec.FIXED_HEADER;
         int span = Rans.u16(enc, table + 2);
         int lengths = table + 4 + (span + 1) / 2;
-        assertCorrupt(raw, with(enc, 1, (byte) FloatFormat.FP32.id()));            // version 2 is BF16 only
+        assertCorrupt(raw, with(enc, 1, (byte) FloatFormat.FP16.id()));            // version 2 is BF16 and FP32 only
+        byte[] fp32 = version2Fp32(BytePlanesTest.cleanFp32(raw), 0);
+        int mode = FloatCodec.FIXED_HEADER + 4 + (Rans.u16(fp32, FloatCodec.FIXED_HEADER + 2) + 1) / 2 + 16; // after table and lengths
+        assertEquals(FloatCodec.MODE_ZERO, fp32[mode]);
+        assertCorrupt(BytePlanesTest.cleanFp32(raw), with(fp32, mode, (byte) 1));      // low halves: raw or zero only
+        assertCorrupt(BytePlanesTest.cleanFp32(raw), with(fp32, mode, (byte) FloatCodec.MODE_RAW)); // raw, but no bytes
+        assertCorrupt(raw, with(enc, 3, (byte) 2));                                // unknown flag
+        assertCorrupt(raw, with(enc, 3, (byte) HuffmanFloat.FLAG_NO_SIGNS));       // fields 5 bits: lengths no longer add up
         assertCorrupt(raw, with(enc, table + 2, (byte) 0));                        // span 0
         assertCorrupt(raw, with(enc, table + 3, (byte) 0x04));                     // span past the alphabet
         assertCorrupt(raw, with(enc, table + 4, (byte) 0x0d));                     // a 13-bit code
@@ -157,11 +216,11 @@ class Bf16HuffmanTest {
         // A padding bit set: find data whose last stream does not end on a byte boundary.
         for (int seed = 0; ; seed++) {
             byte[] w = CodecBench.bf16(new Random(seed), 8192, 0.02);
-            int[][] counts = Bf16Huffman.counts(w, 0, w.length / 2);
-            byte[] len = Huffman.lengths(counts[counts.length - 1]);
+            HuffmanFloat.Histogram counts = HuffmanFloat.counts(w, 0, w.length / 2);
+            byte[] len = Huffman.lengths(counts.total());
             long bits = 0;
             for (int k = 0; k < len.length; k++) {
-                bits += (long) counts[3][k] * len[k];
+                bits += (long) counts.perStream()[3][k] * len[k];
             }
             if (bits % 8 != 0) {
                 byte[] padded = version2(w, 0);

@@ -1,0 +1,386 @@
+package dev.strata.core.codec;
+
+import dev.strata.core.CorruptDataException;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+import java.nio.ByteOrder;
+
+/**
+ * FLOAT version 2, BF16 and FP32 (docs/format.md, "Float, version 2"; decision 0020). A BF16
+ * element, or an FP32 element's upper 16 bits (sign, exponent, top 7 mantissa bits: the same
+ * layout), is a <em>half</em>; each half splits into a 10-bit symbol — the exponent and the top two
+ * mantissa bits, bits 14..5 — coded with {@link Huffman} in four streams (quarters of the
+ * elements), and a field stored as it is: the half's bits 4..0 and, unless every sign in the chunk
+ * is 0, its sign (6 or 5 bits, packed). An FP32 element's lower 16 bits are stored raw, or not at
+ * all when they are all zero (FP32 widened from BF16).
+ *
+ * <p>Why: the symbol carries the exponent's redundancy plus the little the top mantissa bits hold
+ * given the exponent (~0.05 bit per element), which pays for Huffman's loss against rANS, and a
+ * table lookup decodes about two symbols at once. The fields move with one {@code pext} /
+ * {@code pdep} per four halves ({@link Long#compress} / {@link Long#expand}). Every element has
+ * its field, zeros included, and the low halves are never entropy-coded, so chunks with many zeros
+ * (residuals, moments) or compressible low bits stay on version 1 ({@link FloatCodec#encode}).
+ *
+ * <p>Layout: version (2), format id, phase, flags (bit 0: no sign bits, every sign is 0; the other
+ * bits 0); the phase bytes and the trailing bytes (as version 1); the code table; 4 × u32 stream
+ * lengths; for FP32 one byte (0: low halves raw, 2: all zero); the fields
+ * ({@code ceil(f·count / 8)} bytes for f-bit fields, element i's at bit f·i, little-endian bit
+ * order: the half's bits 4..0, then its sign); the four streams; for FP32 with raw low halves
+ * {@code 2·count} bytes of them (little-endian, element order). Stream s holds elements
+ * {@code count·s/4} (rounded down) up to the next stream's first.
+ */
+final class HuffmanFloat {
+    static final int VERSION = 2;
+    static final int SYMBOLS = Huffman.MAX_SYMBOLS;
+    static final int SHIFT = 5;
+    static final int FLAG_NO_SIGNS = 1;
+    /** Each half's field bits in four little-endian halves: bits 4..0 and the sign, or bits 4..0. */
+    private static final long FIELD_SIGNED = 0x801f_801f_801f_801fL;
+    private static final long FIELD_UNSIGNED = 0x001f_001f_001f_001fL;
+    /** The symbol bits of four halves (the decoder leaves its bookkeeping in the others). */
+    private static final long SYMBOL_BITS = 0x7fe0_7fe0_7fe0_7fe0L;
+    private static final long SIGNS = 0x8000_8000_8000_8000L;
+    private static final long HIGH_HALVES = 0xffff_0000_ffff_0000L;
+    private static final long LOW_HALVES = 0x0000_ffff_0000_ffffL;
+    private static final int STREAMS = 4;
+    private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
+    private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
+    /** Decoded symbol s is written as its half's bits 14..5. */
+    private static final int[] PAYLOAD = new int[SYMBOLS];
+
+    static {
+        for (int s = 0; s < SYMBOLS; s++) {
+            PAYLOAD[s] = s << SHIFT;
+        }
+    }
+
+    private HuffmanFloat() {}
+
+    /** Symbol counts per stream and in total, and whether every half's sign is 0. */
+    record Histogram(int[][] perStream, int[] total, boolean signsZero) {
+        int fieldBits() {
+            return signsZero ? 5 : 6;
+        }
+    }
+
+    /** The {@link Histogram} of the {@code count} halves at {@code halves[at..]}. */
+    static Histogram counts(byte[] halves, int at, int count) {
+        int[] bounds = bounds(count);
+        int[][] c = new int[STREAMS][SYMBOLS];
+        int[] total = new int[SYMBOLS];
+        // Four histograms, so that runs of one symbol do not wait on their own increments.
+        int[] x = new int[SYMBOLS];
+        int[] y = new int[SYMBOLS];
+        int[] z = new int[SYMBOLS];
+        long signs = 0;
+        for (int s = 0; s < STREAMS; s++) {
+            int[] a = c[s];
+            int i = bounds[s];
+            int j = at + 2 * i;
+            for (; i + 3 < bounds[s + 1]; i += 4, j += 8) {
+                long four = (long) LONG_LE.get(halves, j);
+                signs |= four;
+                a[(int) (four >>> SHIFT) & (SYMBOLS - 1)]++;
+                x[(int) (four >>> (16 + SHIFT)) & (SYMBOLS - 1)]++;
+                y[(int) (four >>> (32 + SHIFT)) & (SYMBOLS - 1)]++;
+                z[(int) (four >>> (48 + SHIFT)) & (SYMBOLS - 1)]++;
+            }
+            for (; i < bounds[s + 1]; i++, j += 2) {
+                int v = (short) SHORT_LE.get(halves, j) & 0xffff;
+                signs |= v;
+                a[v >>> SHIFT & (SYMBOLS - 1)]++;
+            }
+            for (int k = 0; k < SYMBOLS; k++) {
+                a[k] += x[k] + y[k] + z[k];
+                total[k] += a[k];
+                x[k] = 0;
+                y[k] = 0;
+                z[k] = 0;
+            }
+        }
+        return new Histogram(c, total, (signs & SIGNS) == 0);
+    }
+
+    /** Bytes of each stream for these counts and code lengths. */
+    private static int[] streamLengths(Histogram h, byte[] len) {
+        int[] out = new int[STREAMS];
+        for (int s = 0; s < STREAMS; s++) {
+            long bits = 0;
+            for (int k = 0; k < SYMBOLS; k++) {
+                bits += (long) h.perStream()[s][k] * len[k];
+            }
+            out[s] = (int) ((bits + 7) / 8);
+        }
+        return out;
+    }
+
+    private static int fieldsLength(int count, int fieldBits) {
+        return (int) (((long) fieldBits * count + 7) / 8);
+    }
+
+    /** Exact length of {@link #encode} for a chunk of {@code n} bytes with this histogram and code lengths. */
+    static long length(int n, FloatFormat fmt, int p, int count, Histogram h, byte[] len, boolean lowZero) {
+        long total = FloatCodec.FIXED_HEADER + p + (n - p) % fmt.width() + Huffman.tableLength(len) + 4L * STREAMS + fieldsLength(count, h.fieldBits());
+        if (fmt == FloatFormat.FP32) {
+            total += 1 + (lowZero ? 0 : 2L * count);
+        }
+        for (int l : streamLengths(h, len)) {
+            total += l;
+        }
+        return total;
+    }
+
+    /** An FP32 chunk's elements split in halves: upper and lower 16 bits, 2 bytes per element each. */
+    record Fp32Halves(byte[] high, byte[] low, boolean lowZero) {}
+
+    /** Splits the {@code count} FP32 elements at {@code raw[p..]} in halves. */
+    static Fp32Halves split(byte[] raw, int p, int count) {
+        byte[] high = new byte[2 * count];
+        byte[] low = new byte[2 * count];
+        long any = 0;
+        int i = 0;
+        for (int j = p; i + 1 < count; i += 2, j += 8) {
+            long two = (long) LONG_LE.get(raw, j);
+            INT_LE.set(high, 2 * i, (int) Long.compress(two, HIGH_HALVES));
+            int l = (int) Long.compress(two, LOW_HALVES);
+            INT_LE.set(low, 2 * i, l);
+            any |= l;
+        }
+        for (; i < count; i++) {
+            int v = (int) INT_LE.get(raw, p + 4 * i);
+            SHORT_LE.set(high, 2 * i, (short) (v >>> 16));
+            SHORT_LE.set(low, 2 * i, (short) v);
+            any |= v & 0xffff;
+        }
+        return new Fp32Halves(high, low, any == 0);
+    }
+
+    /**
+     * Encodes the {@code count} elements of {@code fmt} (BF16 or FP32) at {@code raw[p..]}, given
+     * their halves (the elements themselves for BF16, {@link Fp32Halves#high} for FP32, from byte
+     * {@code at}), the halves' {@link Histogram} and code lengths (from {@link Huffman#lengths} of
+     * the total); {@code low} is null for BF16 or FP32 low halves that are all zero.
+     */
+    static byte[] encode(byte[] raw, FloatFormat fmt, int p, int count, byte[] halves, int at, byte[] low, Histogram h, byte[] len) {
+        int n = raw.length;
+        int w = fmt.width();
+        int t = n - p - w * count;
+        int single = -1;
+        int present = 0;
+        for (int s = 0; s < SYMBOLS; s++) {
+            if (h.total()[s] > 0) {
+                present++;
+                single = s;
+            }
+        }
+        if (present > 1) {
+            single = -1;
+        }
+        int[] lengths = streamLengths(h, len);
+        int fieldBits = h.fieldBits();
+        int fieldsLength = fieldsLength(count, fieldBits);
+        int tableAt = FloatCodec.FIXED_HEADER + p + t;
+        int tableLength = Huffman.tableLength(len);
+        int modeAt = tableAt + tableLength + 4 * STREAMS;
+        int fieldsAt = modeAt + (fmt == FloatFormat.FP32 ? 1 : 0);
+        int streamsAt = fieldsAt + fieldsLength;
+        int lowAt = streamsAt + lengths[0] + lengths[1] + lengths[2] + lengths[3];
+        byte[] out = new byte[lowAt + (low == null ? 0 : 2 * count)];
+        out[0] = (byte) VERSION;
+        out[1] = (byte) fmt.id();
+        out[2] = (byte) p;
+        out[3] = (byte) (h.signsZero() ? FLAG_NO_SIGNS : 0);
+        System.arraycopy(raw, 0, out, FloatCodec.FIXED_HEADER, p);
+        System.arraycopy(raw, p + w * count, out, FloatCodec.FIXED_HEADER + p, t);
+        Huffman.writeTable(len, single, out, tableAt);
+        for (int s = 0; s < STREAMS; s++) {
+            Rans.putU32(out, tableAt + tableLength + 4 * s, lengths[s]);
+        }
+        if (fmt == FloatFormat.FP32) {
+            out[modeAt] = (byte) (low == null ? FloatCodec.MODE_ZERO : FloatCodec.MODE_RAW);
+        }
+        pack(halves, at, count, fieldBits, out, fieldsAt, fieldsLength);
+        if (single < 0) {
+            // In order: each stream's last 8-byte write may spill into the next one's start.
+            int[] bounds = bounds(count);
+            int[] codes = Huffman.codes(len);
+            for (int s = 0, k = streamsAt; s < STREAMS; k += lengths[s], s++) {
+                int end = Huffman.encode16(halves, at + 2 * bounds[s], bounds[s + 1] - bounds[s], SHIFT, codes, out, k);
+                if (end != k + lengths[s]) {
+                    throw new IllegalStateException("stream " + s + " took " + (end - k) + " bytes, counted " + lengths[s]);
+                }
+            }
+        }
+        if (low != null) {
+            System.arraycopy(low, 0, out, lowAt, 2 * count); // after the streams, whose last writes spill
+        }
+        return out;
+    }
+
+    /** Writes the halves' fields at {@code out[k..k + length)}, eight halves to {@code fieldBits} bytes. */
+    private static void pack(byte[] halves, int at, int count, int fieldBits, byte[] out, int k, int length) {
+        long mask = fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED;
+        int shift = 4 * fieldBits;
+        int end = k + length;
+        int i = 0;
+        // Written as 8 bytes; those past the group's are rewritten by what follows.
+        for (int j = at; i + 7 < count && k + 8 <= out.length; i += 8, j += 16, k += fieldBits) {
+            long a = Long.compress((long) LONG_LE.get(halves, j), mask);
+            long b = Long.compress((long) LONG_LE.get(halves, j + 8), mask);
+            LONG_LE.set(out, k, a | b << shift);
+        }
+        // The last groups: halves read one by one, bytes written one by one.
+        for (; i < count; i += 8, k += fieldBits) {
+            long bits = 0;
+            for (int e = 0; e < 8 && i + e < count; e++) {
+                long one = Long.compress((short) SHORT_LE.get(halves, at + 2 * (i + e)) & 0xffffL, mask & 0xffff);
+                bits |= one << fieldBits * e;
+            }
+            for (int b = 0; b < fieldBits && k + b < end; b++) {
+                out[k + b] = (byte) (bits >>> 8 * b);
+            }
+        }
+    }
+
+    private static int[] bounds(int count) {
+        int[] b = new int[STREAMS + 1];
+        for (int s = 0; s <= STREAMS; s++) {
+            b[s] = (int) ((long) count * s / STREAMS);
+        }
+        return b;
+    }
+
+    /**
+     * Decodes a version-2 encoding (version, format and phase {@code p} already checked: BF16 or
+     * FP32) into exactly {@code rawLength} bytes. Allocates the output, the decoding table (32 KiB),
+     * for FP32 the upper halves (2 bytes per element), and nothing sized from a length inside the
+     * encoding.
+     */
+    static byte[] decode(byte[] enc, int rawLength, FloatFormat fmt, int p) {
+        int flags = enc[3] & 0xff;
+        if ((flags & ~FLAG_NO_SIGNS) != 0) {
+            throw corrupt("float version 2 flags", "0 or 1", Integer.toString(flags));
+        }
+        int fieldBits = flags == FLAG_NO_SIGNS ? 5 : 6;
+        int w = fmt.width();
+        int count = (rawLength - p) / w;
+        int t = rawLength - p - w * count;
+        int tableAt = FloatCodec.FIXED_HEADER + p + t;
+        if (enc.length < tableAt) {
+            throw corrupt("float header", "at least " + tableAt + " bytes", enc.length + " bytes");
+        }
+        byte[] len = new byte[SYMBOLS];
+        int table = Huffman.readTable(enc, tableAt, enc.length, SYMBOLS, len);
+        int single = table < 0 ? -1 - table : -1;
+        int lengthsAt = tableAt + (table < 0 ? 5 : table);
+        int modeAt = lengthsAt + 4 * STREAMS;
+        int fieldsAt = modeAt + (fmt == FloatFormat.FP32 ? 1 : 0);
+        if (enc.length < fieldsAt) {
+            throw corrupt("float header", "at least " + fieldsAt + " bytes", enc.length + " bytes");
+        }
+        boolean rawLow = false;
+        if (fmt == FloatFormat.FP32) {
+            int mode = enc[modeAt] & 0xff;
+            if (mode != FloatCodec.MODE_RAW && mode != FloatCodec.MODE_ZERO) {
+                throw corrupt("low halves mode", FloatCodec.MODE_RAW + " (raw) or " + FloatCodec.MODE_ZERO + " (zero)", Integer.toString(mode));
+            }
+            rawLow = mode == FloatCodec.MODE_RAW;
+        }
+        int fieldsLength = fieldsLength(count, fieldBits);
+        long total = (long) fieldsAt + fieldsLength;
+        int[] starts = new int[STREAMS];
+        int[] lengths = new int[STREAMS];
+        for (int s = 0; s < STREAMS; s++) {
+            long l = Rans.u32(enc, lengthsAt + 4 * s);
+            starts[s] = (int) Math.min(total, Integer.MAX_VALUE);
+            lengths[s] = (int) Math.min(l, Integer.MAX_VALUE);
+            total += l;
+        }
+        long lowAt = total;
+        total += rawLow ? 2L * count : 0;
+        if (total != enc.length) {
+            throw corrupt("float encoded length", Long.toString(total), Integer.toString(enc.length));
+        }
+        int used = fieldBits * count % 8;
+        if (used != 0 && (enc[fieldsAt + fieldsLength - 1] & 0xff) >>> used != 0) {
+            throw corrupt("packed fields padding", "zero bits", "set bits");
+        }
+        byte[] out = new byte[rawLength];
+        System.arraycopy(enc, FloatCodec.FIXED_HEADER, out, 0, p);
+        System.arraycopy(enc, FloatCodec.FIXED_HEADER + p, out, p + w * count, t);
+        // BF16: the halves are the elements, decoded in place; FP32: decoded apart, then interleaved.
+        byte[] halves = fmt == FloatFormat.BF16 ? out : new byte[2 * count];
+        int at = fmt == FloatFormat.BF16 ? p : 0;
+        if (single >= 0) {
+            for (int s = 0; s < STREAMS; s++) {
+                if (lengths[s] != 0) {
+                    throw corrupt("Huffman stream " + s + " length", "0 bytes (a single symbol)", lengths[s] + " bytes");
+                }
+            }
+            short v = (short) PAYLOAD[single];
+            for (int i = 0, j = at; i < count; i++, j += 2) {
+                SHORT_LE.set(halves, j, v);
+            }
+        } else {
+            Huffman.decode16x4(enc, starts, lengths, len, PAYLOAD, bounds(count), halves, at);
+        }
+        if (fmt == FloatFormat.BF16) {
+            unpack(enc, fieldsAt, fieldsLength, fieldBits, count, halves, at, null, 0, false, null, 0);
+        } else {
+            unpack(enc, fieldsAt, fieldsLength, fieldBits, count, halves, 0, enc, (int) lowAt, rawLow, out, p);
+        }
+        return out;
+    }
+
+    /**
+     * Puts each half's field (from {@code enc[k..k + length)}) back into its bits 4..0 and sign,
+     * clearing what the decoder left there. BF16 ({@code out} null): in place. FP32: the halves
+     * become the upper 16 bits of {@code out}'s elements from byte {@code p}, whose lower 16 bits are
+     * {@code low[lowAt + 2i]} ({@code rawLow}) or zero.
+     */
+    private static void unpack(byte[] enc, int k, int length, int fieldBits, int count, byte[] halves, int at,
+                               byte[] low, int lowAt, boolean rawLow, byte[] out, int p) {
+        long mask = fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED;
+        int shift = 4 * fieldBits;
+        int end = k + length;
+        int i = 0;
+        for (int j = at; i + 7 < count && k + 8 <= enc.length; i += 8, j += 16, k += fieldBits) {
+            long bits = (long) LONG_LE.get(enc, k);
+            long h0 = (long) LONG_LE.get(halves, j) & SYMBOL_BITS | Long.expand(bits, mask);
+            long h1 = (long) LONG_LE.get(halves, j + 8) & SYMBOL_BITS | Long.expand(bits >>> shift, mask);
+            if (out == null) {
+                LONG_LE.set(halves, j, h0);
+                LONG_LE.set(halves, j + 8, h1);
+            } else {
+                int o = p + 4 * i;
+                int l = lowAt + 2 * i;
+                LONG_LE.set(out, o, Long.expand(h0, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l) & 0xffffffffL, LOW_HALVES) : 0));
+                LONG_LE.set(out, o + 8, Long.expand(h0 >>> 32, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l + 4) & 0xffffffffL, LOW_HALVES) : 0));
+                LONG_LE.set(out, o + 16, Long.expand(h1, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l + 8) & 0xffffffffL, LOW_HALVES) : 0));
+                LONG_LE.set(out, o + 24, Long.expand(h1 >>> 32, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l + 12) & 0xffffffffL, LOW_HALVES) : 0));
+            }
+        }
+        // The last groups: bytes read one by one, halves one by one.
+        for (; i < count; i += 8, k += fieldBits) {
+            long bits = 0;
+            for (int b = 0; b < fieldBits && k + b < end; b++) {
+                bits |= (enc[k + b] & 0xffL) << 8 * b;
+            }
+            for (int e = 0; e < 8 && i + e < count; e++) {
+                int j = at + 2 * (i + e);
+                int half = (short) SHORT_LE.get(halves, j) & 0x7fe0 | (int) Long.expand(bits >>> fieldBits * e, mask & 0xffff);
+                if (out == null) {
+                    SHORT_LE.set(halves, j, (short) half);
+                } else {
+                    int lo = rawLow ? (short) SHORT_LE.get(low, lowAt + 2 * (i + e)) & 0xffff : 0;
+                    INT_LE.set(out, p + 4 * (i + e), half << 16 | lo);
+                }
+            }
+        }
+    }
+
+    private static CorruptDataException corrupt(String what, String expected, String actual) {
+        return new CorruptDataException(what, expected, actual);
+    }
+}
