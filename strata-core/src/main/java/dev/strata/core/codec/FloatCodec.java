@@ -276,18 +276,20 @@ final class FloatCodec {
 
     /**
      * {@link #encode(byte[], FloatFormat, int)}; {@code residual} (a DELTA residual, ±0 often and
-     * at random) keeps version 1 and lets its split check whether to run without a branch on ±0.
+     * at random) lets version 1's split check whether to run without a branch on ±0.
      *
-     * <p>BF16 and FP32 take version 2 (decision 0020: decodes 2–3 times faster) unless version 1
-     * is more than 0.5 % smaller, which is only checked when it may be: with more than a few
-     * zeros (symbol 0), which cost version 2 their packed bits and version 1 nothing beyond their
-     * symbol; when version 2 saves little, as on data not of this format or phase (version 1's
-     * sign/mantissa planes are rANS-coded when they compress; version 2's bits never are); and for
-     * FP32 whose low 16 bits are neither all zero nor random-looking.
+     * <p>BF16 and FP32 take version 2 (decision 0020: decodes 2–3 times faster): with one field
+     * per element, or, when more than 1/256 of the symbols are 0 (zeros, tiny values), also
+     * without fields for the elements that are 0 ({@link HuffmanFloat#FLAG_ZEROS}) if that is
+     * smaller. Version 1 is kept when it is more than 0.5 % smaller, which is checked when version 1
+     * may be: when version 1's estimate ({@link #estimate}, within ~1 %) is not clearly larger and
+     * version 2 saves little (above 0.70 of N for BF16, 0.86 for FP32: data not of this format or
+     * phase; version 1 entropy-codes sign/mantissa planes that compress, version 2 never codes its
+     * fields), and for FP32 whose low 16 bits are neither all zero nor random-looking.
      */
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase, boolean residual) {
         int count = (raw.length - Math.min(phase, raw.length)) / fmt.width();
-        if (fmt == FloatFormat.FP16 || residual || count < HUFFMAN_MIN_ELEMENTS || phase < 0 || phase >= fmt.width()) {
+        if (fmt == FloatFormat.FP16 || count < HUFFMAN_MIN_ELEMENTS || phase < 0 || phase >= fmt.width()) {
             return encodeVersion1(raw, fmt, phase, residual);
         }
         int p = Math.min(phase, raw.length);
@@ -295,19 +297,35 @@ final class FloatCodec {
         byte[] high = halves == null ? raw : halves.high();
         int at = halves == null ? p : 0;
         byte[] low = halves == null || halves.lowZero() ? null : halves.low();
-        HuffmanFloat.Histogram symbols = HuffmanFloat.counts(high, at, count);
-        byte[] lengths = Huffman.lengths(symbols.total());
-        long v2 = HuffmanFloat.length(raw.length, fmt, p, count, symbols, lengths, low == null);
-        boolean check = symbols.total()[0] > count / 256
-                || v2 > raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32)
-                || low != null && !looksRandom(low);
+        HuffmanFloat.Histogram dense = HuffmanFloat.counts(high, at, count);
+        byte[] denseLengths = Huffman.lengths(dense.total());
+        long v2 = HuffmanFloat.length(raw.length, fmt, p, count, dense, denseLengths, low == null);
+        HuffmanFloat.Sparse sparse = null;
+        HuffmanFloat.Histogram sparseCounts = null;
+        byte[] sparseLengths = null;
+        boolean zeros = dense.total()[0] > count / 256;
+        if (zeros) {
+            sparse = HuffmanFloat.sparse(raw, fmt, p, count);
+            sparseCounts = HuffmanFloat.counts(sparse, count);
+            sparseLengths = Huffman.lengths(sparseCounts.total());
+            long v2s = HuffmanFloat.length(raw.length, fmt, p, count, sparse, sparseCounts, sparseLengths);
+            if (v2s < v2) {
+                v2 = v2s;
+            } else {
+                sparse = null;
+            }
+        }
+        boolean check = v2 > raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32)
+                || low != null && !looksRandom(low)
+                || zeros && v2 > estimate(raw, fmt) * 0.99;
         if (check) {
-            byte[] v1 = encodeVersion1(raw, fmt, phase, false);
+            byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
             if (v2 > v1.length * 1.005) {
                 return v1;
             }
         }
-        return HuffmanFloat.encode(raw, fmt, p, count, high, at, low, symbols, lengths);
+        return sparse != null ? HuffmanFloat.encodeSparse(raw, fmt, p, count, sparse, sparseCounts, sparseLengths)
+                : HuffmanFloat.encode(raw, fmt, p, count, high, at, low, dense, denseLengths);
     }
 
     /** Version 2 above these ratios: try version 1 too (trained weights: BF16 ~0.66, FP32 ~0.83). */

@@ -23,7 +23,7 @@ import java.util.Arrays;
 final class Huffman {
     static final int MAX_LEN = 12;
     /** Alphabets have at most this many symbols. */
-    static final int MAX_SYMBOLS = 1024;
+    static final int MAX_SYMBOLS = 2048;
     private static final int TABLE_SIZE = 1 << MAX_LEN;
     private static final VarHandle LONG_BE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
@@ -265,11 +265,11 @@ final class Huffman {
 
     /**
      * Encodes the 16-bit little-endian elements {@code raw[at + 2i]}, i in [0, n), as the symbols
-     * {@code (v >>> shift) & (MAX_SYMBOLS - 1)} (codes from {@link #codes}) into {@code out} from {@code pos}; returns the end position. Up
+     * {@code (v >>> shift) & mask} (codes from {@link #codes}; mask below {@link #MAX_SYMBOLS}) into {@code out} from {@code pos}; returns the end position. Up
      * to 8 bytes past the end may be written too (within {@code out}): zero bits or stale ones
      * the caller writes over.
      */
-    static int encode16(byte[] raw, int at, int n, int shift, int[] codes, byte[] out, int pos) {
+    static int encode16(byte[] raw, int at, int n, int shift, int mask, int[] codes, byte[] out, int pos) {
         // Local tables of the alphabet's size, split: no bounds checks, no unpacking per symbol.
         int[] code = new int[MAX_SYMBOLS];
         int[] size = new int[MAX_SYMBOLS];
@@ -284,10 +284,10 @@ final class Huffman {
         int lastWrite = out.length - 8;
         for (; i + 3 < n && pos <= lastWrite; i += 4, j += 8) {
             long four = (long) LONG_LE.get(raw, j);
-            int s0 = (int) (four >>> shift) & (MAX_SYMBOLS - 1);
-            int s1 = (int) (four >>> (16 + shift)) & (MAX_SYMBOLS - 1);
-            int s2 = (int) (four >>> (32 + shift)) & (MAX_SYMBOLS - 1);
-            int s3 = (int) (four >>> (48 + shift)) & (MAX_SYMBOLS - 1);
+            int s0 = (int) (four >>> shift) & mask & (MAX_SYMBOLS - 1);
+            int s1 = (int) (four >>> (16 + shift)) & mask & (MAX_SYMBOLS - 1);
+            int s2 = (int) (four >>> (32 + shift)) & mask & (MAX_SYMBOLS - 1);
+            int s3 = (int) (four >>> (48 + shift)) & mask & (MAX_SYMBOLS - 1);
             // The four codes joined in pairs first, so that acc waits on one shift per four symbols.
             int l1 = size[s1];
             int l3 = size[s3];
@@ -303,7 +303,7 @@ final class Huffman {
             bits &= 7;
         }
         for (; i < n; i++, j += 2) {
-            int c = codes[((short) SHORT_LE.get(raw, j) & 0xffff) >>> shift & (MAX_SYMBOLS - 1)];
+            int c = codes[((short) SHORT_LE.get(raw, j) & 0xffff) >>> shift & mask];
             acc = acc << (c & 15) | c >>> 4;
             bits += c & 15;
             for (; bits >= 8; bits -= 8) {

@@ -32,8 +32,12 @@ import java.nio.ByteOrder;
 final class HuffmanFloat {
     static final int VERSION = 2;
     static final int SYMBOLS = Huffman.MAX_SYMBOLS;
+    private static final int HALF_SYMBOLS = 1023;
     static final int SHIFT = 5;
     static final int FLAG_NO_SIGNS = 1;
+    static final int FLAG_ZEROS = 2;
+    /** With {@link #FLAG_ZEROS}: the symbol of an element whose bits are all 0 (no field, no low half). */
+    static final int ZERO_SYMBOL = 1024;
     /** Each half's field bits in four little-endian halves: bits 4..0 and the sign, or bits 4..0. */
     private static final long FIELD_SIGNED = 0x801f_801f_801f_801fL;
     private static final long FIELD_UNSIGNED = 0x001f_001f_001f_001fL;
@@ -46,13 +50,14 @@ final class HuffmanFloat {
     private static final VarHandle SHORT_LE = MethodHandles.byteArrayViewVarHandle(short[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle INT_LE = MethodHandles.byteArrayViewVarHandle(int[].class, ByteOrder.LITTLE_ENDIAN);
     private static final VarHandle LONG_LE = MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.LITTLE_ENDIAN);
-    /** Decoded symbol s is written as its half's bits 14..5. */
-    private static final int[] PAYLOAD = new int[SYMBOLS];
+    /** Decoded symbol s is written as its half's bits 14..5; the zero symbol as bit 15 (a marker). */
+    private static final int[] PAYLOAD = new int[ZERO_SYMBOL + 1];
 
     static {
-        for (int s = 0; s < SYMBOLS; s++) {
+        for (int s = 0; s < ZERO_SYMBOL; s++) {
             PAYLOAD[s] = s << SHIFT;
         }
+        PAYLOAD[ZERO_SYMBOL] = 0x8000;
     }
 
     private HuffmanFloat() {}
@@ -66,6 +71,14 @@ final class HuffmanFloat {
 
     /** The {@link Histogram} of the {@code count} halves at {@code halves[at..]}. */
     static Histogram counts(byte[] halves, int at, int count) {
+        return counts(halves, at, count, SHIFT, HALF_SYMBOLS);
+    }
+
+    /**
+     * The {@link Histogram} of the symbols {@code (v >>> shift) & mask} of the {@code count}
+     * 16-bit values at {@code halves[at..]} (signsZero: whether bit 15 is 0 in all of them).
+     */
+    static Histogram counts(byte[] halves, int at, int count, int shift, int mask) {
         int[] bounds = bounds(count);
         int[][] c = new int[STREAMS][SYMBOLS];
         int[] total = new int[SYMBOLS];
@@ -81,15 +94,15 @@ final class HuffmanFloat {
             for (; i + 3 < bounds[s + 1]; i += 4, j += 8) {
                 long four = (long) LONG_LE.get(halves, j);
                 signs |= four;
-                a[(int) (four >>> SHIFT) & (SYMBOLS - 1)]++;
-                x[(int) (four >>> (16 + SHIFT)) & (SYMBOLS - 1)]++;
-                y[(int) (four >>> (32 + SHIFT)) & (SYMBOLS - 1)]++;
-                z[(int) (four >>> (48 + SHIFT)) & (SYMBOLS - 1)]++;
+                a[(int) (four >>> shift) & mask & (SYMBOLS - 1)]++;
+                x[(int) (four >>> (16 + shift)) & mask & (SYMBOLS - 1)]++;
+                y[(int) (four >>> (32 + shift)) & mask & (SYMBOLS - 1)]++;
+                z[(int) (four >>> (48 + shift)) & mask & (SYMBOLS - 1)]++;
             }
             for (; i < bounds[s + 1]; i++, j += 2) {
                 int v = (short) SHORT_LE.get(halves, j) & 0xffff;
                 signs |= v;
-                a[v >>> SHIFT & (SYMBOLS - 1)]++;
+                a[v >>> shift & mask]++;
             }
             for (int k = 0; k < SYMBOLS; k++) {
                 a[k] += x[k] + y[k] + z[k];
@@ -121,14 +134,30 @@ final class HuffmanFloat {
 
     /** Exact length of {@link #encode} for a chunk of {@code n} bytes with this histogram and code lengths. */
     static long length(int n, FloatFormat fmt, int p, int count, Histogram h, byte[] len, boolean lowZero) {
-        long total = FloatCodec.FIXED_HEADER + p + (n - p) % fmt.width() + Huffman.tableLength(len) + 4L * STREAMS + fieldsLength(count, h.fieldBits());
+        return length(n, fmt, p, count, h, len, count, lowZero, false);
+    }
+
+    /** Exact length of {@link #encodeSparse} for {@code s} with this histogram and code lengths. */
+    static long length(int n, FloatFormat fmt, int p, int count, Sparse s, Histogram h, byte[] len) {
+        return length(n, fmt, p, count, h, len, s.nonzero(), s.lowZero(), true);
+    }
+
+    private static long length(int n, FloatFormat fmt, int p, int count, Histogram h, byte[] len, int fields, boolean lowZero, boolean sparse) {
+        long total = FloatCodec.FIXED_HEADER + p + (n - p) % fmt.width() + Huffman.tableLength(len) + 4L * STREAMS
+                + (sparse ? 4 : 0) + fieldsLength(fields, h.fieldBits());
         if (fmt == FloatFormat.FP32) {
-            total += 1 + (lowZero ? 0 : 2L * count);
+            total += 1 + (lowZero ? 0 : 2L * fields);
         }
         for (int l : streamLengths(h, len)) {
             total += l;
         }
         return total;
+    }
+
+    /** The histogram of a {@link Sparse} chunk's symbols (signs: those of its packed halves). */
+    static Histogram counts(Sparse s, int count) {
+        Histogram h = counts(s.symbols(), 0, count, 0, SYMBOLS - 1);
+        return new Histogram(h.perStream(), h.total(), s.signsZero());
     }
 
     /** An FP32 chunk's elements split in halves: upper and lower 16 bits, 2 bytes per element each. */
@@ -157,12 +186,67 @@ final class HuffmanFloat {
     }
 
     /**
+     * A chunk prepared for {@link #FLAG_ZEROS}: each element's symbol (u16, {@link #ZERO_SYMBOL}
+     * for an element whose bits are all 0), and the halves and (FP32) low halves of the other
+     * elements, packed ({@code nonzero} of them).
+     */
+    record Sparse(byte[] symbols, byte[] halves, byte[] low, int nonzero, boolean signsZero, boolean lowZero) {}
+
+    static Sparse sparse(byte[] raw, FloatFormat fmt, int p, int count) {
+        byte[] symbols = new byte[2 * count];
+        byte[] halves = new byte[2 * count];
+        byte[] low = fmt == FloatFormat.FP32 ? new byte[2 * count] : null;
+        int m = 0;
+        int signs = 0;
+        int lows = 0;
+        // Branchless: every element's half is written at m, which only moves past elements that are not 0.
+        if (fmt == FloatFormat.BF16) {
+            for (int i = 0, j = p; i < count; i++, j += 2) {
+                int v = (short) SHORT_LE.get(raw, j) & 0xffff;
+                int nz = -v >>> 31;
+                SHORT_LE.set(symbols, 2 * i, (short) (nz == 0 ? ZERO_SYMBOL : v >>> SHIFT & HALF_SYMBOLS));
+                SHORT_LE.set(halves, 2 * m, (short) v);
+                signs |= v;
+                m += nz;
+            }
+        } else {
+            for (int i = 0, j = p; i < count; i++, j += 4) {
+                int v = (int) INT_LE.get(raw, j);
+                int nz = (v | -v) >>> 31;
+                int hi = v >>> 16;
+                SHORT_LE.set(symbols, 2 * i, (short) (nz == 0 ? ZERO_SYMBOL : hi >>> SHIFT & HALF_SYMBOLS));
+                SHORT_LE.set(halves, 2 * m, (short) hi);
+                SHORT_LE.set(low, 2 * m, (short) v);
+                signs |= hi;
+                lows |= v & 0xffff;
+                m += nz;
+            }
+        }
+        return new Sparse(symbols, halves, low, m, (signs & 0x8000) == 0, (lows & 0xffff) == 0);
+    }
+
+    /**
      * Encodes the {@code count} elements of {@code fmt} (BF16 or FP32) at {@code raw[p..]}, given
      * their halves (the elements themselves for BF16, {@link Fp32Halves#high} for FP32, from byte
      * {@code at}), the halves' {@link Histogram} and code lengths (from {@link Huffman#lengths} of
      * the total); {@code low} is null for BF16 or FP32 low halves that are all zero.
      */
     static byte[] encode(byte[] raw, FloatFormat fmt, int p, int count, byte[] halves, int at, byte[] low, Histogram h, byte[] len) {
+        return encode(raw, fmt, p, count, halves, at, SHIFT, HALF_SYMBOLS, halves, at, count, low, h, len, 0);
+    }
+
+    /** {@link #encode} with {@link #FLAG_ZEROS}: {@code s} from {@link #sparse}, {@code h} from {@link #counts(Sparse, int)}. */
+    static byte[] encodeSparse(byte[] raw, FloatFormat fmt, int p, int count, Sparse s, Histogram h, byte[] len) {
+        return encode(raw, fmt, p, count, s.symbols(), 0, 0, SYMBOLS - 1, s.halves(), 0, s.nonzero(), s.lowZero() ? null : s.low(), h, len, FLAG_ZEROS);
+    }
+
+    /**
+     * The symbols are {@code (v >>> shift) & mask} of the 16-bit values at {@code symbols[symbolsAt..]};
+     * the fields and low halves are those of the {@code fields} halves at {@code halves[at..]} and
+     * {@code low} (null: all zero or BF16).
+     */
+    private static byte[] encode(byte[] raw, FloatFormat fmt, int p, int count, byte[] symbols, int symbolsAt, int shift, int mask,
+                                 byte[] halves, int at, int fields, byte[] low, Histogram h, byte[] len, int flags) {
         int n = raw.length;
         int w = fmt.width();
         int t = n - p - w * count;
@@ -179,18 +263,22 @@ final class HuffmanFloat {
         }
         int[] lengths = streamLengths(h, len);
         int fieldBits = h.fieldBits();
-        int fieldsLength = fieldsLength(count, fieldBits);
+        int fieldsLength = fieldsLength(fields, fieldBits);
         int tableAt = FloatCodec.FIXED_HEADER + p + t;
         int tableLength = Huffman.tableLength(len);
         int modeAt = tableAt + tableLength + 4 * STREAMS;
-        int fieldsAt = modeAt + (fmt == FloatFormat.FP32 ? 1 : 0);
+        int nonzeroAt = modeAt + (fmt == FloatFormat.FP32 ? 1 : 0);
+        int fieldsAt = nonzeroAt + ((flags & FLAG_ZEROS) != 0 ? 4 : 0);
         int streamsAt = fieldsAt + fieldsLength;
         int lowAt = streamsAt + lengths[0] + lengths[1] + lengths[2] + lengths[3];
-        byte[] out = new byte[lowAt + (low == null ? 0 : 2 * count)];
+        byte[] out = new byte[lowAt + (low == null ? 0 : 2 * fields)];
         out[0] = (byte) VERSION;
         out[1] = (byte) fmt.id();
         out[2] = (byte) p;
-        out[3] = (byte) (h.signsZero() ? FLAG_NO_SIGNS : 0);
+        out[3] = (byte) (flags | (h.signsZero() ? FLAG_NO_SIGNS : 0));
+        if ((flags & FLAG_ZEROS) != 0) {
+            Rans.putU32(out, nonzeroAt, fields);
+        }
         System.arraycopy(raw, 0, out, FloatCodec.FIXED_HEADER, p);
         System.arraycopy(raw, p + w * count, out, FloatCodec.FIXED_HEADER + p, t);
         Huffman.writeTable(len, single, out, tableAt);
@@ -200,20 +288,20 @@ final class HuffmanFloat {
         if (fmt == FloatFormat.FP32) {
             out[modeAt] = (byte) (low == null ? FloatCodec.MODE_ZERO : FloatCodec.MODE_RAW);
         }
-        pack(halves, at, count, fieldBits, out, fieldsAt, fieldsLength);
+        pack(halves, at, fields, fieldBits, out, fieldsAt, fieldsLength);
         if (single < 0) {
             // In order: each stream's last 8-byte write may spill into the next one's start.
             int[] bounds = bounds(count);
             int[] codes = Huffman.codes(len);
             for (int s = 0, k = streamsAt; s < STREAMS; k += lengths[s], s++) {
-                int end = Huffman.encode16(halves, at + 2 * bounds[s], bounds[s + 1] - bounds[s], SHIFT, codes, out, k);
+                int end = Huffman.encode16(symbols, symbolsAt + 2 * bounds[s], bounds[s + 1] - bounds[s], shift, mask, codes, out, k);
                 if (end != k + lengths[s]) {
                     throw new IllegalStateException("stream " + s + " took " + (end - k) + " bytes, counted " + lengths[s]);
                 }
             }
         }
         if (low != null) {
-            System.arraycopy(low, 0, out, lowAt, 2 * count); // after the streams, whose last writes spill
+            System.arraycopy(low, 0, out, lowAt, 2 * fields); // after the streams, whose last writes spill
         }
         return out;
     }
@@ -259,10 +347,11 @@ final class HuffmanFloat {
      */
     static byte[] decode(byte[] enc, int rawLength, FloatFormat fmt, int p) {
         int flags = enc[3] & 0xff;
-        if ((flags & ~FLAG_NO_SIGNS) != 0) {
-            throw corrupt("float version 2 flags", "0 or 1", Integer.toString(flags));
+        if ((flags & ~(FLAG_NO_SIGNS | FLAG_ZEROS)) != 0) {
+            throw corrupt("float version 2 flags", "0..3", Integer.toString(flags));
         }
-        int fieldBits = flags == FLAG_NO_SIGNS ? 5 : 6;
+        int fieldBits = (flags & FLAG_NO_SIGNS) != 0 ? 5 : 6;
+        boolean zeros = (flags & FLAG_ZEROS) != 0;
         int w = fmt.width();
         int count = (rawLength - p) / w;
         int t = rawLength - p - w * count;
@@ -271,11 +360,12 @@ final class HuffmanFloat {
             throw corrupt("float header", "at least " + tableAt + " bytes", enc.length + " bytes");
         }
         byte[] len = new byte[SYMBOLS];
-        int table = Huffman.readTable(enc, tableAt, enc.length, SYMBOLS, len);
+        int table = Huffman.readTable(enc, tableAt, enc.length, zeros ? ZERO_SYMBOL + 1 : ZERO_SYMBOL, len);
         int single = table < 0 ? -1 - table : -1;
         int lengthsAt = tableAt + (table < 0 ? 5 : table);
         int modeAt = lengthsAt + 4 * STREAMS;
-        int fieldsAt = modeAt + (fmt == FloatFormat.FP32 ? 1 : 0);
+        int nonzeroAt = modeAt + (fmt == FloatFormat.FP32 ? 1 : 0);
+        int fieldsAt = nonzeroAt + (zeros ? 4 : 0);
         if (enc.length < fieldsAt) {
             throw corrupt("float header", "at least " + fieldsAt + " bytes", enc.length + " bytes");
         }
@@ -287,7 +377,13 @@ final class HuffmanFloat {
             }
             rawLow = mode == FloatCodec.MODE_RAW;
         }
-        int fieldsLength = fieldsLength(count, fieldBits);
+        // Fields (and low halves): one per element, or with FLAG_ZEROS one per element that is not 0.
+        long declared = zeros ? Rans.u32(enc, nonzeroAt) : count;
+        if (declared > count) {
+            throw corrupt("elements that are not 0", "at most " + count, Long.toString(declared));
+        }
+        int fields = (int) declared;
+        int fieldsLength = fieldsLength(fields, fieldBits);
         long total = (long) fieldsAt + fieldsLength;
         int[] starts = new int[STREAMS];
         int[] lengths = new int[STREAMS];
@@ -298,20 +394,21 @@ final class HuffmanFloat {
             total += l;
         }
         long lowAt = total;
-        total += rawLow ? 2L * count : 0;
+        total += rawLow ? 2L * fields : 0;
         if (total != enc.length) {
             throw corrupt("float encoded length", Long.toString(total), Integer.toString(enc.length));
         }
-        int used = fieldBits * count % 8;
+        int used = fieldBits * fields % 8;
         if (used != 0 && (enc[fieldsAt + fieldsLength - 1] & 0xff) >>> used != 0) {
             throw corrupt("packed fields padding", "zero bits", "set bits");
         }
         byte[] out = new byte[rawLength];
         System.arraycopy(enc, FloatCodec.FIXED_HEADER, out, 0, p);
         System.arraycopy(enc, FloatCodec.FIXED_HEADER + p, out, p + w * count, t);
-        // BF16: the halves are the elements, decoded in place; FP32: decoded apart, then interleaved.
-        byte[] halves = fmt == FloatFormat.BF16 ? out : new byte[2 * count];
-        int at = fmt == FloatFormat.BF16 ? p : 0;
+        // BF16: the halves are the elements, decoded in place; FP32 and zeros: decoded apart first.
+        boolean inPlace = fmt == FloatFormat.BF16 && !zeros;
+        byte[] halves = inPlace ? out : new byte[2 * count];
+        int at = inPlace ? p : 0;
         if (single >= 0) {
             for (int s = 0; s < STREAMS; s++) {
                 if (lengths[s] != 0) {
@@ -325,7 +422,9 @@ final class HuffmanFloat {
         } else {
             Huffman.decode16x4(enc, starts, lengths, len, PAYLOAD, bounds(count), halves, at);
         }
-        if (fmt == FloatFormat.BF16) {
+        if (zeros) {
+            expand(enc, fieldsAt, fieldsLength, fieldBits, count, fields, halves, rawLow ? (int) lowAt : -1, fmt, out, p);
+        } else if (fmt == FloatFormat.BF16) {
             unpack(enc, fieldsAt, fieldsLength, fieldBits, count, halves, at, null, 0, false, null, 0);
         } else {
             unpack(enc, fieldsAt, fieldsLength, fieldBits, count, halves, 0, enc, (int) lowAt, rawLow, out, p);
@@ -377,6 +476,48 @@ final class HuffmanFloat {
                     INT_LE.set(out, p + 4 * (i + e), half << 16 | lo);
                 }
             }
+        }
+    }
+
+    /**
+     * {@link #FLAG_ZEROS}: element i of {@code out} (from byte {@code p}) is 0 where its decoded
+     * half carries the zero marker (bit 15), else its half with the next field (and, FP32, the next
+     * low half at {@code enc[lowAt..]}, or 0 when {@code lowAt} < 0). The markers MUST leave
+     * exactly {@code fields} elements that are not 0. Branchless: every element reads the next
+     * field (clamped to the last) and keeps it only when it is not 0.
+     */
+    private static void expand(byte[] enc, int k, int length, int fieldBits, int count, int fields, byte[] halves,
+                               int lowAt, FloatFormat fmt, byte[] out, int p) {
+        long mask = (fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED) & 0xffff;
+        int last = Math.max(0, fields - 1);
+        int safeField = (enc.length - 8 - k) * 8 / fieldBits; // fields readable with one 8-byte load
+        int m = 0;
+        boolean fp32 = fmt == FloatFormat.FP32;
+        for (int i = 0; i < count; i++) {
+            int h = (short) SHORT_LE.get(halves, 2 * i) & 0xffff;
+            int nz = (h >>> 15) ^ 1;
+            int c = Math.min(m, last);
+            int bit = c * fieldBits;
+            long word;
+            if (c < safeField) {
+                word = (long) LONG_LE.get(enc, k + (bit >>> 3));
+            } else {
+                word = 0;
+                for (int b = 0; b < 8 && (bit >>> 3) + b < length; b++) {
+                    word |= (enc[k + (bit >>> 3) + b] & 0xffL) << 8 * b;
+                }
+            }
+            int half = ((h & 0x7fe0) | (int) Long.expand(word >>> (bit & 7), mask)) & -nz;
+            if (fp32) {
+                int lo = lowAt < 0 || fields == 0 ? 0 : (short) SHORT_LE.get(enc, lowAt + 2 * c) & 0xffff;
+                INT_LE.set(out, p + 4 * i, (half << 16 | lo) & -nz);
+            } else {
+                SHORT_LE.set(out, p + 2 * i, (short) half);
+            }
+            m += nz;
+        }
+        if (m != fields) {
+            throw corrupt("elements that are not 0", Integer.toString(fields), Integer.toString(m));
         }
     }
 

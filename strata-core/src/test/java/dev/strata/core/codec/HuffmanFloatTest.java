@@ -35,6 +35,32 @@ class HuffmanFloatTest {
                 Huffman.lengths(counts.total()));
     }
 
+    /** Version 2 with {@link HuffmanFloat#FLAG_ZEROS} of {@code raw} from byte {@code p}, whatever else would be smaller. */
+    static byte[] version2Sparse(byte[] raw, FloatFormat fmt, int p) {
+        int count = (raw.length - p) / fmt.width();
+        HuffmanFloat.Sparse s = HuffmanFloat.sparse(raw, fmt, p, count);
+        HuffmanFloat.Histogram h = HuffmanFloat.counts(s, count);
+        return HuffmanFloat.encodeSparse(raw, fmt, p, count, s, h, Huffman.lengths(h.total()));
+    }
+
+    @Property(tries = 150)
+    void version2WithZerosRoundTripsBitExact(@ForAll long seed, @ForAll @IntRange(min = 0, max = 70_000) int length,
+                                             @ForAll @IntRange(min = 0, max = 6) int shape, @ForAll @IntRange(min = 0, max = 3) int phase,
+                                             @ForAll boolean fp32) {
+        FloatFormat fmt = fp32 ? FloatFormat.FP32 : FloatFormat.BF16;
+        byte[] raw = FloatCodecTest.data(seed, length, shape, fmt, phase % fmt.width());
+        int p = Math.min(phase % fmt.width(), raw.length);
+        if ((raw.length - p) / fmt.width() == 0) {
+            return;
+        }
+        byte[] enc = version2Sparse(raw, fmt, p);
+        assertEquals(HuffmanFloat.FLAG_ZEROS, enc[3] & HuffmanFloat.FLAG_ZEROS);
+        assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
+        // Whatever the writer picks round-trips too, residuals included.
+        assertArrayEquals(raw, Codecs.decode(Codecs.compressFloat(raw, fmt)));
+        assertArrayEquals(raw, FloatCodec.decode(FloatCodec.encode(raw, fmt, p, true), raw.length));
+    }
+
     @Property(tries = 200)
     void lengthsAreCompleteLimitedAndFollowTheCounts(@ForAll long seed, @ForAll @IntRange(min = 1, max = 1024) int alphabet,
                                                      @ForAll @IntRange(min = 0, max = 3) int shape) {
@@ -129,13 +155,19 @@ class HuffmanFloatTest {
         assertTrue(enc.length < FloatCodec.encodeVersion1(w, FloatFormat.BF16, 0, false).length);
         assertTrue(enc.length < 0.665 * w.length, "ratio " + enc.length / (double) w.length);
         assertArrayEquals(w, Codecs.decode(new EncodedChunk(Codec.FLOAT, w.length, enc)));
-        // Mostly zeros (Adam-like) and the wrong phase: version 1 is smaller, so it is kept.
-        byte[] zeros = FloatCodecTest.data(3, 1 << 16, 5, FloatFormat.BF16, 0);
-        assertEquals(FloatCodec.VERSION, FloatCodec.encode(zeros, FloatFormat.BF16, 0)[0]);
+        // A third zeros (Adam-like): version 2 without fields for the zeros, no larger than version 1
+        // (0.5 %); the wrong phase: version 1 is smaller, so it is kept.
+        for (FloatFormat f : new FloatFormat[] {FloatFormat.BF16, FloatFormat.FP32}) {
+            byte[] zeros = FloatCodecTest.data(3, 1 << 18, 5, f, 0);
+            byte[] z2 = FloatCodec.encode(zeros, f, 0);
+            assertEquals(HuffmanFloat.VERSION, z2[0], f.name());
+            assertEquals(HuffmanFloat.FLAG_ZEROS | HuffmanFloat.FLAG_NO_SIGNS, z2[3], f.name());
+            assertTrue(z2.length <= FloatCodec.encodeVersion1(zeros, f, 0, false).length * 1.005, f.name());
+            assertArrayEquals(zeros, FloatCodec.decode(z2, zeros.length));
+        }
         byte[] odd = Arrays.copyOfRange(w, 1, 65537);
         assertEquals(FloatCodec.VERSION, FloatCodec.encode(odd, FloatFormat.BF16, 0)[0]);
-        // FP32: version 2 with raw low halves for master weights, none for clean FP32; version 1
-        // keeps Adam-like moments (many zeros).
+        // FP32: version 2 with raw low halves for master weights, none for clean FP32.
         byte[] master = FloatCodecTest.data(8, 1 << 18, 1, FloatFormat.FP32, 0);
         byte[] m2 = FloatCodec.encode(master, FloatFormat.FP32, 0);
         assertEquals(HuffmanFloat.VERSION, m2[0]);
@@ -145,7 +177,6 @@ class HuffmanFloatTest {
         assertEquals(HuffmanFloat.VERSION, c2[0]);
         assertTrue(c2.length < 0.34 * clean.length, "clean FP32 ratio " + c2.length / (double) clean.length);
         assertArrayEquals(clean, FloatCodec.decode(c2, clean.length));
-        assertEquals(FloatCodec.VERSION, FloatCodec.encode(FloatCodecTest.data(3, 1 << 16, 5, FloatFormat.FP32, 0), FloatFormat.FP32, 0)[0]);
         // Non-negative values (Adam's second moment): no sign bits stored, 5-bit fields.
         byte[] positive = w.clone();
         for (int i = 1; i < positive.length; i += 2) {
@@ -171,8 +202,9 @@ class HuffmanFloatTest {
                                                               @ForAll @IntRange(min = 0, max = 6) int shape, @ForAll @IntRange(min = 0, max = 5) int kind) {
         Random r = new Random(seed);
         boolean fp32 = (seed & 1) == 0 && length >= 4;
-        byte[] raw = FloatCodecTest.data(seed, length, shape, fp32 ? FloatFormat.FP32 : FloatFormat.BF16, 0);
-        byte[] enc = fp32 ? version2Fp32(raw, 0) : version2(raw, 0);
+        FloatFormat fmt = fp32 ? FloatFormat.FP32 : FloatFormat.BF16;
+        byte[] raw = FloatCodecTest.data(seed, length, shape, fmt, 0);
+        byte[] enc = (seed & 2) == 0 ? version2Sparse(raw, fmt, 0) : fp32 ? version2Fp32(raw, 0) : version2(raw, 0);
         byte[] bad = switch (kind) {
             case 0 -> Arrays.copyOf(enc, r.nextInt(enc.length));
             case 1 -> { byte[] b = enc.clone(); b[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255)); yield b; }
@@ -230,6 +262,23 @@ class HuffmanFloatTest {
             }
         }
         assertCorrupt(raw, Arrays.copyOf(enc, enc.length - 1));
+        assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
+    }
+
+    @Example
+    void hostileZeroCountsAreCorrupt() {
+        byte[] raw = FloatCodecTest.data(5, 20_000, 5, FloatFormat.BF16, 0);
+        byte[] enc = version2Sparse(raw, FloatFormat.BF16, 0);
+        int nonzero = FloatCodec.FIXED_HEADER + 4 + (Rans.u16(enc, FloatCodec.FIXED_HEADER + 2) + 1) / 2 + 16;
+        long declared = Rans.u32(enc, nonzero);
+        assertTrue(declared > 0 && declared < raw.length / 2);
+        byte[] more = enc.clone();
+        Rans.putU32(more, nonzero, raw.length / 2 + 1);                              // more than the elements
+        assertCorrupt(raw, more);
+        byte[] fewer = enc.clone();
+        Rans.putU32(fewer, nonzero, declared - 8);                                   // lengths no longer add up
+        assertCorrupt(raw, fewer);
+        assertCorrupt(raw, with(enc, 3, (byte) (enc[3] & ~HuffmanFloat.FLAG_ZEROS)));  // read as one field per element
         assertArrayEquals(raw, FloatCodec.decode(enc, raw.length));
     }
 

@@ -83,7 +83,14 @@ class ErasureCodedScrubPropertyTest {
     private static void damage(ShardEntry e, Random r, List<ShardEntry> all, TestChunks owner) {
         switch (r.nextInt(5)) {
             case 0 -> ShardPackFiles.flipBit(e, r.nextInt(e.length() * 8));
-            case 1 -> ShardPackFiles.zero(e, r.nextInt(e.length())); // torn: the rest never landed
+            case 1 -> { // torn: the rest never landed (from a byte that is not already 0, so that it is a change)
+                byte[] bytes = ShardPackFiles.read(e);
+                int from = r.nextInt(e.length());
+                while (from > 0 && java.util.stream.IntStream.range(from, bytes.length).allMatch(i -> bytes[i] == 0)) {
+                    from--;
+                }
+                ShardPackFiles.zero(e, from);
+            }
             case 2 -> ShardPackFiles.erase(e);
             case 3 -> ShardPackFiles.zero(e, ShardHeader.LENGTH); // header intact, shard bytes zeroed
             default -> {
