@@ -279,13 +279,15 @@ final class FloatCodec {
      * at random) lets version 1's split check whether to run without a branch on ±0.
      *
      * <p>BF16 and FP32 take version 2 (decision 0020: decodes 2–3 times faster): with one field
-     * per element, or, when more than 1/256 of the symbols are 0 (zeros, tiny values), also
-     * without fields for the elements that are 0 ({@link HuffmanFloat#FLAG_ZEROS}) if that is
-     * smaller. Version 1 is kept when it is more than 0.5 % smaller, which is checked when version 1
-     * may be: when version 1's estimate ({@link #estimate}, within ~1 %) is not clearly larger and
-     * version 2 saves little (above 0.70 of N for BF16, 0.86 for FP32: data not of this format or
-     * phase; version 1 entropy-codes sign/mantissa planes that compress, version 2 never codes its
-     * fields), and for FP32 whose low 16 bits are neither all zero nor random-looking.
+     * per element, or, when a sample finds more than 1/256 of the elements all 0, without fields
+     * for those ({@link HuffmanFloat#FLAG_ZEROS}). Version 1 is kept when it is more than 0.5 %
+     * smaller, which is checked (by encoding it) only when it may be: when Huffman's integer code
+     * lengths cost more than 0.5 % over the symbols' entropy (a symbol more likely than 1/2, such
+     * as the zeros of a mostly-zero chunk), when version 2 saves little (above 0.70 of N for BF16,
+     * 0.86 for FP32: data not of this format or phase; version 1 entropy-codes sign/mantissa planes
+     * that compress, version 2 never codes its fields), when one of the fields' mantissa bits is
+     * never set (values with short mantissas, FP8 widened), and for FP32 whose low 16 bits are
+     * neither all zero nor random-looking.
      */
     static byte[] encode(byte[] raw, FloatFormat fmt, int phase, boolean residual) {
         int count = (raw.length - Math.min(phase, raw.length)) / fmt.width();
@@ -293,51 +295,50 @@ final class FloatCodec {
             return encodeVersion1(raw, fmt, phase, residual);
         }
         int p = Math.min(phase, raw.length);
+        double threshold = raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32);
+        if (HuffmanFloat.manyZeros(raw, fmt, p, count)) {
+            HuffmanFloat.Sparse sparse = HuffmanFloat.sparse(raw, fmt, p, count);
+            HuffmanFloat.Histogram h = HuffmanFloat.counts(sparse, count);
+            byte[] lengths = Huffman.lengths(h.total());
+            long v2 = HuffmanFloat.length(raw.length, fmt, p, count, sparse, h, lengths);
+            boolean check = v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
+                    || !sparse.lowZero() && !looksRandom(sparse.low(), 2 * sparse.nonzero());
+            if (check) {
+                byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
+                if (v2 > v1.length * 1.005) {
+                    return v1;
+                }
+            }
+            return HuffmanFloat.encodeSparse(raw, fmt, p, count, sparse, h, lengths);
+        }
         HuffmanFloat.Fp32Halves halves = fmt == FloatFormat.FP32 ? HuffmanFloat.split(raw, p, count) : null;
         byte[] high = halves == null ? raw : halves.high();
         int at = halves == null ? p : 0;
         byte[] low = halves == null || halves.lowZero() ? null : halves.low();
-        HuffmanFloat.Histogram dense = HuffmanFloat.counts(high, at, count);
-        byte[] denseLengths = Huffman.lengths(dense.total());
-        long v2 = HuffmanFloat.length(raw.length, fmt, p, count, dense, denseLengths, low == null);
-        HuffmanFloat.Sparse sparse = null;
-        HuffmanFloat.Histogram sparseCounts = null;
-        byte[] sparseLengths = null;
-        boolean zeros = dense.total()[0] > count / 256;
-        if (zeros) {
-            sparse = HuffmanFloat.sparse(raw, fmt, p, count);
-            sparseCounts = HuffmanFloat.counts(sparse, count);
-            sparseLengths = Huffman.lengths(sparseCounts.total());
-            long v2s = HuffmanFloat.length(raw.length, fmt, p, count, sparse, sparseCounts, sparseLengths);
-            if (v2s < v2) {
-                v2 = v2s;
-            } else {
-                sparse = null;
-            }
-        }
-        boolean check = v2 > raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32)
-                || low != null && !looksRandom(low)
-                || zeros && v2 > estimate(raw, fmt) * 0.99;
+        HuffmanFloat.Histogram h = HuffmanFloat.counts(high, at, count);
+        byte[] lengths = Huffman.lengths(h.total());
+        long v2 = HuffmanFloat.length(raw.length, fmt, p, count, h, lengths, low == null);
+        boolean check = v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
+                || low != null && !looksRandom(low, low.length);
         if (check) {
             byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
             if (v2 > v1.length * 1.005) {
                 return v1;
             }
         }
-        return sparse != null ? HuffmanFloat.encodeSparse(raw, fmt, p, count, sparse, sparseCounts, sparseLengths)
-                : HuffmanFloat.encode(raw, fmt, p, count, high, at, low, dense, denseLengths);
+        return HuffmanFloat.encode(raw, fmt, p, count, high, at, low, h, lengths);
     }
 
     /** Version 2 above these ratios: try version 1 too (trained weights: BF16 ~0.66, FP32 ~0.83). */
     private static final double V1_TRIAL_ABOVE_BF16 = 0.70;
     private static final double V1_TRIAL_ABOVE_FP32 = 0.86;
 
-    /** Whether a sample of these bytes has nearly 8 bits of order-0 entropy per byte (then rANS would not pay). */
-    private static boolean looksRandom(byte[] b) {
+    /** Whether a sample of {@code b[0..length)} has nearly 8 bits of order-0 entropy per byte (then rANS would not pay). */
+    private static boolean looksRandom(byte[] b, int length) {
         int[] h = new int[256];
-        int step = b.length >= 1 << 16 ? 7 : 1;
+        int step = length >= 1 << 16 ? 7 : 1;
         int n = 0;
-        for (int i = 0; i < b.length; i += step, n++) {
+        for (int i = 0; i < length; i += step, n++) {
             h[b[i] & 0xff]++;
         }
         return Rans.entropyBytes(h, n) > n * 0.985;

@@ -111,6 +111,21 @@ final class Huffman {
         return len;
     }
 
+    /** Bits these code lengths spend over the order-0 entropy of symbols with these counts. */
+    static double excessBits(int[] counts, byte[] len) {
+        long n = 0;
+        for (int c : counts) {
+            n += c;
+        }
+        double excess = 0;
+        for (int s = 0; s < counts.length; s++) {
+            if (counts[s] > 0) {
+                excess += counts[s] * (len[s] + Math.log((double) counts[s] / n) / Math.log(2));
+            }
+        }
+        return excess;
+    }
+
     /** Canonical codes for these lengths: code << 4 | length per symbol (0 for absent symbols). */
     static int[] codes(byte[] len) {
         int[] perLength = new int[MAX_LEN + 1];

@@ -62,8 +62,11 @@ final class HuffmanFloat {
 
     private HuffmanFloat() {}
 
-    /** Symbol counts per stream and in total, and whether every half's sign is 0. */
-    record Histogram(int[][] perStream, int[] total, boolean signsZero) {
+    /**
+     * Symbol counts per stream and in total, whether every half's sign is 0, and whether each of
+     * bits 4..0 is set in some half (when one never is, the fields would compress: version 1 may win).
+     */
+    record Histogram(int[][] perStream, int[] total, boolean signsZero, boolean lowBitsAllUsed) {
         int fieldBits() {
             return signsZero ? 5 : 6;
         }
@@ -112,7 +115,8 @@ final class HuffmanFloat {
                 z[k] = 0;
             }
         }
-        return new Histogram(c, total, (signs & SIGNS) == 0);
+        int or = (int) (signs | signs >>> 16 | signs >>> 32 | signs >>> 48);
+        return new Histogram(c, total, (signs & SIGNS) == 0, (or & 0x1f) == 0x1f);
     }
 
     /** Bytes of each stream for these counts and code lengths. */
@@ -157,7 +161,7 @@ final class HuffmanFloat {
     /** The histogram of a {@link Sparse} chunk's symbols (signs: those of its packed halves). */
     static Histogram counts(Sparse s, int count) {
         Histogram h = counts(s.symbols(), 0, count, 0, SYMBOLS - 1);
-        return new Histogram(h.perStream(), h.total(), s.signsZero());
+        return new Histogram(h.perStream(), h.total(), (s.or() & 0x8000) == 0, (s.or() & 0x1f) == 0x1f);
     }
 
     /** An FP32 chunk's elements split in halves: upper and lower 16 bits, 2 bytes per element each. */
@@ -185,12 +189,24 @@ final class HuffmanFloat {
         return new Fp32Halves(high, low, any == 0);
     }
 
+    /** Whether a sample (one element in 61) finds more than 1/256 of the elements all 0. */
+    static boolean manyZeros(byte[] raw, FloatFormat fmt, int p, int count) {
+        int w = fmt.width();
+        int zeros = 0;
+        int sampled = 0;
+        for (int i = 0; i < count; i += 61, sampled++) {
+            int v = w == 2 ? (short) SHORT_LE.get(raw, p + 2 * i) : (int) INT_LE.get(raw, p + 4 * i);
+            zeros += v == 0 ? 1 : 0;
+        }
+        return zeros * 256 > sampled;
+    }
+
     /**
      * A chunk prepared for {@link #FLAG_ZEROS}: each element's symbol (u16, {@link #ZERO_SYMBOL}
      * for an element whose bits are all 0), and the halves and (FP32) low halves of the other
-     * elements, packed ({@code nonzero} of them).
+     * elements, packed ({@code nonzero} of them); {@code or}: the OR of those halves.
      */
-    record Sparse(byte[] symbols, byte[] halves, byte[] low, int nonzero, boolean signsZero, boolean lowZero) {}
+    record Sparse(byte[] symbols, byte[] halves, byte[] low, int nonzero, int or, boolean lowZero) {}
 
     static Sparse sparse(byte[] raw, FloatFormat fmt, int p, int count) {
         byte[] symbols = new byte[2 * count];
@@ -222,7 +238,7 @@ final class HuffmanFloat {
                 m += nz;
             }
         }
-        return new Sparse(symbols, halves, low, m, (signs & 0x8000) == 0, (lows & 0xffff) == 0);
+        return new Sparse(symbols, halves, low, m, signs & 0xffff, (lows & 0xffff) == 0);
     }
 
     /**
@@ -483,42 +499,76 @@ final class HuffmanFloat {
      * {@link #FLAG_ZEROS}: element i of {@code out} (from byte {@code p}) is 0 where its decoded
      * half carries the zero marker (bit 15), else its half with the next field (and, FP32, the next
      * low half at {@code enc[lowAt..]}, or 0 when {@code lowAt} < 0). The markers MUST leave
-     * exactly {@code fields} elements that are not 0. Branchless: every element reads the next
-     * field (clamped to the last) and keeps it only when it is not 0.
+     * exactly {@code fields} elements that are not 0.
      */
     private static void expand(byte[] enc, int k, int length, int fieldBits, int count, int fields, byte[] halves,
                                int lowAt, FloatFormat fmt, byte[] out, int p) {
         long mask = (fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED) & 0xffff;
         int last = Math.max(0, fields - 1);
         int safeField = (enc.length - 8 - k) * 8 / fieldBits; // fields readable with one 8-byte load
+        long mask4 = fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED;
         int m = 0;
         boolean fp32 = fmt == FloatFormat.FP32;
-        for (int i = 0; i < count; i++) {
-            int h = (short) SHORT_LE.get(halves, 2 * i) & 0xffff;
-            int nz = (h >>> 15) ^ 1;
-            int c = Math.min(m, last);
-            int bit = c * fieldBits;
-            long word;
-            if (c < safeField) {
-                word = (long) LONG_LE.get(enc, k + (bit >>> 3));
-            } else {
-                word = 0;
-                for (int b = 0; b < 8 && (bit >>> 3) + b < length; b++) {
-                    word |= (enc[k + (bit >>> 3) + b] & 0xffL) << 8 * b;
+        int i = 0;
+        // Four elements at a time: their fields (and FP32 low halves) are the next ones, deposited
+        // into the elements that are not 0 with one pdep each (Long.expand with those lanes' bits).
+        boolean rawLow = lowAt >= 0;
+        for (; i + 3 < count; i += 4) {
+            long four = (long) LONG_LE.get(halves, 2 * i);
+            long zeroLanes = ((four & SIGNS) >>> 15) * 0xffff;
+            if (zeroLanes == -1L) {
+                continue; // all 0: the output already is
+            }
+            if (m + 3 >= safeField || rawLow && m + 4 > fields) {
+                for (int e = 0; e < 4; e++) { // near the end of the fields or low halves: bounds-checked
+                    m = expandOne(enc, k, length, fieldBits, mask, last, safeField, halves, lowAt, fp32, out, p, i + e, m, fields);
                 }
+                continue;
             }
-            int half = ((h & 0x7fe0) | (int) Long.expand(word >>> (bit & 7), mask)) & -nz;
+            long lanes = ~zeroLanes;
+            int bit = m * fieldBits;
+            long h4 = four & SYMBOL_BITS & lanes | Long.expand((long) LONG_LE.get(enc, k + (bit >>> 3)) >>> (bit & 7), mask4 & lanes);
             if (fp32) {
-                int lo = lowAt < 0 || fields == 0 ? 0 : (short) SHORT_LE.get(enc, lowAt + 2 * c) & 0xffff;
-                INT_LE.set(out, p + 4 * i, (half << 16 | lo) & -nz);
+                long l4 = rawLow ? Long.expand((long) LONG_LE.get(enc, lowAt + 2 * m), lanes) : 0;
+                LONG_LE.set(out, p + 4 * i, Long.expand(h4, HIGH_HALVES) | Long.expand(l4, LOW_HALVES));
+                LONG_LE.set(out, p + 4 * i + 8, Long.expand(h4 >>> 32, HIGH_HALVES) | Long.expand(l4 >>> 32, LOW_HALVES));
             } else {
-                SHORT_LE.set(out, p + 2 * i, (short) half);
+                LONG_LE.set(out, p + 2 * i, h4);
             }
-            m += nz;
+            m += Long.bitCount(lanes) >>> 4;
+        }
+        for (; i < count; i++) {
+            m = expandOne(enc, k, length, fieldBits, mask, last, safeField, halves, lowAt, fp32, out, p, i, m, fields);
         }
         if (m != fields) {
             throw corrupt("elements that are not 0", Integer.toString(fields), Integer.toString(m));
         }
+    }
+
+    /** {@link #expand} of element i, the next field being m: returns the next field after it. */
+    private static int expandOne(byte[] enc, int k, int length, int fieldBits, long mask, int last, int safeField, byte[] halves,
+                             int lowAt, boolean fp32, byte[] out, int p, int i, int m, int fields) {
+        int h = (short) SHORT_LE.get(halves, 2 * i) & 0xffff;
+        int nz = (h >>> 15) ^ 1;
+        int c = Math.min(m, last);
+        int bit = c * fieldBits;
+        long word;
+        if (c < safeField) {
+            word = (long) LONG_LE.get(enc, k + (bit >>> 3));
+        } else {
+            word = 0;
+            for (int b = 0; b < 8 && (bit >>> 3) + b < length; b++) {
+                word |= (enc[k + (bit >>> 3) + b] & 0xffL) << 8 * b;
+            }
+        }
+        int half = ((h & 0x7fe0) | (int) Long.expand(word >>> (bit & 7), mask)) & -nz;
+        if (fp32) {
+            int lo = lowAt < 0 || fields == 0 ? 0 : (short) SHORT_LE.get(enc, lowAt + 2 * c) & 0xffff;
+            INT_LE.set(out, p + 4 * i, (half << 16 | lo) & -nz);
+        } else {
+            SHORT_LE.set(out, p + 2 * i, (short) half);
+        }
+        return m + nz;
     }
 
     private static CorruptDataException corrupt(String what, String expected, String actual) {
