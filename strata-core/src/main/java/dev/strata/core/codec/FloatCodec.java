@@ -281,7 +281,9 @@ final class FloatCodec {
      * <p>BF16 and FP32 take version 2 (decision 0020: decodes 2–3 times faster): with one field
      * per element, or, when a sample finds more than 1/256 of the elements all 0, without fields
      * for those ({@link HuffmanFloat#FLAG_ZEROS}). Version 1 is kept when it is more than 0.5 %
-     * smaller, which is checked (by encoding it) only when it may be: when Huffman's integer code
+     * smaller, which is checked (by encoding it) for every residual (their sign/mantissa bits often
+     * compress, and deltas are made in the background, where size matters most), and otherwise only
+     * when it may be: when Huffman's integer code
      * lengths cost more than 0.5 % over the symbols' entropy (a symbol more likely than 1/2, such
      * as the zeros of a mostly-zero chunk), when version 2 saves little (above 0.70 of N for BF16,
      * 0.86 for FP32: data not of this format or phase; version 1 entropy-codes sign/mantissa planes
@@ -301,7 +303,7 @@ final class FloatCodec {
             HuffmanFloat.Histogram h = HuffmanFloat.counts(sparse, count);
             byte[] lengths = Huffman.lengths(h.total());
             long v2 = HuffmanFloat.length(raw.length, fmt, p, count, sparse, h, lengths);
-            boolean check = v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
+            boolean check = residual || v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
                     || !sparse.lowZero() && !looksRandom(sparse.low(), 2 * sparse.nonzero());
             if (check) {
                 byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
@@ -318,7 +320,7 @@ final class FloatCodec {
         HuffmanFloat.Histogram h = HuffmanFloat.counts(high, at, count);
         byte[] lengths = Huffman.lengths(h.total());
         long v2 = HuffmanFloat.length(raw.length, fmt, p, count, h, lengths, low == null);
-        boolean check = v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
+        boolean check = residual || v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
                 || low != null && !looksRandom(low, low.length);
         if (check) {
             byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
