@@ -44,6 +44,7 @@ final class HuffmanFloat {
     /** The symbol bits of four halves (the decoder leaves its bookkeeping in the others). */
     private static final long SYMBOL_BITS = 0x7fe0_7fe0_7fe0_7fe0L;
     private static final long SIGNS = 0x8000_8000_8000_8000L;
+    private static final long SIGNS32 = 0x8000_0000_8000_0000L;
     private static final long HIGH_HALVES = 0xffff_0000_ffff_0000L;
     private static final long LOW_HALVES = 0x0000_ffff_0000_ffffL;
     private static final int STREAMS = 4;
@@ -215,9 +216,42 @@ final class HuffmanFloat {
         int m = 0;
         int signs = 0;
         int lows = 0;
-        // Branchless: every element's half is written at m, which only moves past elements that are not 0.
+        // Four elements at a time (SWAR): a lane's top bit says "not 0", the symbols of the zero
+        // lanes become ZERO_SYMBOL, and pext packs the other lanes' halves (and low halves).
+        long or = 0;
+        long lowOr = 0;
+        int i = 0;
         if (fmt == FloatFormat.BF16) {
-            for (int i = 0, j = p; i < count; i++, j += 2) {
+            for (int j = p; i + 3 < count; i += 4, j += 8) {
+                long four = (long) LONG_LE.get(raw, j);
+                long lanes = ((((four & ~SIGNS) + ~SIGNS | four) & SIGNS) >>> 15) * 0xffff;
+                LONG_LE.set(symbols, 2 * i, four >>> SHIFT & 0x03ff_03ff_03ff_03ffL & lanes | 0x0400_0400_0400_0400L & ~lanes);
+                LONG_LE.set(halves, 2 * m, Long.compress(four, lanes));
+                or |= four;
+                m += Long.bitCount(lanes) >>> 4;
+            }
+        } else {
+            for (int j = p; i + 3 < count; i += 4, j += 16) {
+                long a = (long) LONG_LE.get(raw, j);
+                long b = (long) LONG_LE.get(raw, j + 8);
+                long nza = ((a & ~SIGNS32) + ~SIGNS32 | a) & SIGNS32;
+                long nzb = ((b & ~SIGNS32) + ~SIGNS32 | b) & SIGNS32;
+                long lanes = Long.expand(nza >>> 31 & 1 | nza >>> 62 | (nzb >>> 31 & 1) << 2 | nzb >>> 62 << 2, 0x0001_0001_0001_0001L) * 0xffff;
+                long h4 = Long.compress(a, HIGH_HALVES) | Long.compress(b, HIGH_HALVES) << 32;
+                long l4 = Long.compress(a, LOW_HALVES) | Long.compress(b, LOW_HALVES) << 32;
+                LONG_LE.set(symbols, 2 * i, h4 >>> SHIFT & 0x03ff_03ff_03ff_03ffL & lanes | 0x0400_0400_0400_0400L & ~lanes);
+                LONG_LE.set(halves, 2 * m, Long.compress(h4, lanes));
+                LONG_LE.set(low, 2 * m, Long.compress(l4, lanes));
+                or |= h4 & lanes;
+                lowOr |= l4;
+                m += Long.bitCount(lanes) >>> 4;
+            }
+        }
+        signs = (int) (or | or >>> 16 | or >>> 32 | or >>> 48);
+        lows = (int) (lowOr | lowOr >>> 16 | lowOr >>> 32 | lowOr >>> 48);
+        // The rest one by one; every element's half is written at m, which only moves past elements that are not 0.
+        if (fmt == FloatFormat.BF16) {
+            for (int j = p + 2 * i; i < count; i++, j += 2) {
                 int v = (short) SHORT_LE.get(raw, j) & 0xffff;
                 int nz = -v >>> 31;
                 SHORT_LE.set(symbols, 2 * i, (short) (nz == 0 ? ZERO_SYMBOL : v >>> SHIFT & HALF_SYMBOLS));
@@ -226,14 +260,14 @@ final class HuffmanFloat {
                 m += nz;
             }
         } else {
-            for (int i = 0, j = p; i < count; i++, j += 4) {
+            for (int j = p + 4 * i; i < count; i++, j += 4) {
                 int v = (int) INT_LE.get(raw, j);
                 int nz = (v | -v) >>> 31;
                 int hi = v >>> 16;
                 SHORT_LE.set(symbols, 2 * i, (short) (nz == 0 ? ZERO_SYMBOL : hi >>> SHIFT & HALF_SYMBOLS));
                 SHORT_LE.set(halves, 2 * m, (short) hi);
                 SHORT_LE.set(low, 2 * m, (short) v);
-                signs |= hi;
+                signs |= hi & -nz;
                 lows |= v & 0xffff;
                 m += nz;
             }
@@ -460,20 +494,25 @@ final class HuffmanFloat {
         int shift = 4 * fieldBits;
         int end = k + length;
         int i = 0;
-        for (int j = at; i + 7 < count && k + 8 <= enc.length; i += 8, j += 16, k += fieldBits) {
-            long bits = (long) LONG_LE.get(enc, k);
-            long h0 = (long) LONG_LE.get(halves, j) & SYMBOL_BITS | Long.expand(bits, mask);
-            long h1 = (long) LONG_LE.get(halves, j + 8) & SYMBOL_BITS | Long.expand(bits >>> shift, mask);
-            if (out == null) {
-                LONG_LE.set(halves, j, h0);
-                LONG_LE.set(halves, j + 8, h1);
-            } else {
+        // Two loops, one per layout, so that neither carries the other's branches.
+        if (out == null) {
+            for (int j = at; i + 7 < count && k + 8 <= enc.length; i += 8, j += 16, k += fieldBits) {
+                long bits = (long) LONG_LE.get(enc, k);
+                LONG_LE.set(halves, j, (long) LONG_LE.get(halves, j) & SYMBOL_BITS | Long.expand(bits, mask));
+                LONG_LE.set(halves, j + 8, (long) LONG_LE.get(halves, j + 8) & SYMBOL_BITS | Long.expand(bits >>> shift, mask));
+            }
+        } else {
+            for (int j = at; i + 7 < count && k + 8 <= enc.length; i += 8, j += 16, k += fieldBits) {
+                long bits = (long) LONG_LE.get(enc, k);
+                long h0 = (long) LONG_LE.get(halves, j) & SYMBOL_BITS | Long.expand(bits, mask);
+                long h1 = (long) LONG_LE.get(halves, j + 8) & SYMBOL_BITS | Long.expand(bits >>> shift, mask);
+                long l0 = rawLow ? (long) LONG_LE.get(low, lowAt + 2 * i) : 0;
+                long l1 = rawLow ? (long) LONG_LE.get(low, lowAt + 2 * i + 8) : 0;
                 int o = p + 4 * i;
-                int l = lowAt + 2 * i;
-                LONG_LE.set(out, o, Long.expand(h0, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l) & 0xffffffffL, LOW_HALVES) : 0));
-                LONG_LE.set(out, o + 8, Long.expand(h0 >>> 32, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l + 4) & 0xffffffffL, LOW_HALVES) : 0));
-                LONG_LE.set(out, o + 16, Long.expand(h1, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l + 8) & 0xffffffffL, LOW_HALVES) : 0));
-                LONG_LE.set(out, o + 24, Long.expand(h1 >>> 32, HIGH_HALVES) | (rawLow ? Long.expand((int) INT_LE.get(low, l + 12) & 0xffffffffL, LOW_HALVES) : 0));
+                LONG_LE.set(out, o, Long.expand(h0, HIGH_HALVES) | Long.expand(l0, LOW_HALVES));
+                LONG_LE.set(out, o + 8, Long.expand(h0 >>> 32, HIGH_HALVES) | Long.expand(l0 >>> 32, LOW_HALVES));
+                LONG_LE.set(out, o + 16, Long.expand(h1, HIGH_HALVES) | Long.expand(l1, LOW_HALVES));
+                LONG_LE.set(out, o + 24, Long.expand(h1 >>> 32, HIGH_HALVES) | Long.expand(l1 >>> 32, LOW_HALVES));
             }
         }
         // The last groups: bytes read one by one, halves one by one.
