@@ -343,53 +343,66 @@ final class Huffman {
         // Allocated here, so that the JIT knows its length and drops the masked lookups' bounds checks.
         long[] t = new long[TABLE_SIZE];
         fillDecodeTable(len, payload, t);
-        int bp0 = starts[0] << 3, bp1 = starts[1] << 3, bp2 = starts[2] << 3, bp3 = starts[3] << 3;
-        int j0 = outPos + 2 * bounds[0], j1 = outPos + 2 * bounds[1], j2 = outPos + 2 * bounds[2], j3 = outPos + 2 * bounds[3];
-        int e0 = outPos + 2 * bounds[1], e1 = outPos + 2 * bounds[2], e2 = outPos + 2 * bounds[3], e3 = outPos + 2 * bounds[4];
-        int lastRead = in.length - 8;
-        while (true) {
-            // Rounds of k steps with no checks: each step reads at most 12 bits and writes at most 3
-            // elements (8 bytes, of which the unused ones are rewritten) per stream.
-            int k = Math.min(Math.min(safe(bp0, lastRead, j0, e0), safe(bp1, lastRead, j1, e1)),
-                    Math.min(safe(bp2, lastRead, j2, e2), safe(bp3, lastRead, j3, e3)));
-            if (k <= 0) {
-                break;
-            }
-            for (int step = 0; step < k; step++) {
-                long w0 = t[(int) (((long) LONG_BE.get(in, bp0 >>> 3) << (bp0 & 7)) >>> 52)];
-                long w1 = t[(int) (((long) LONG_BE.get(in, bp1 >>> 3) << (bp1 & 7)) >>> 52)];
-                long w2 = t[(int) (((long) LONG_BE.get(in, bp2 >>> 3) << (bp2 & 7)) >>> 52)];
-                long w3 = t[(int) (((long) LONG_BE.get(in, bp3 >>> 3) << (bp3 & 7)) >>> 52)];
-                LONG_LE.set(out, j0, w0);
-                LONG_LE.set(out, j1, w1);
-                LONG_LE.set(out, j2, w2);
-                LONG_LE.set(out, j3, w3);
-                bp0 += (int) w0 & 15;
-                bp1 += (int) w1 & 15;
-                bp2 += (int) w2 & 15;
-                bp3 += (int) w3 & 15;
-                j0 += (int) (w0 >>> 48);
-                j1 += (int) (w1 >>> 48);
-                j2 += (int) (w2 >>> 48);
-                j3 += (int) (w3 >>> 48);
-            }
+        int[] ends = new int[4];
+        // Two streams at a time: their bit buffers, positions and outputs all stay in registers.
+        for (int s = 0; s < 4; s += 2) {
+            long both = decodePair(in, t, starts[s], outPos + 2 * bounds[s], outPos + 2 * bounds[s + 1],
+                    starts[s + 1], outPos + 2 * bounds[s + 1], outPos + 2 * bounds[s + 2], out);
+            ends[s] = (int) both;
+            ends[s + 1] = (int) (both >>> 32);
         }
-        bp0 = tail(in, t, bp0, j0, e0, out);
-        bp1 = tail(in, t, bp1, j1, e1, out);
-        bp2 = tail(in, t, bp2, j2, e2, out);
-        bp3 = tail(in, t, bp3, j3, e3, out);
-        int[] ends = {bp0, bp1, bp2, bp3};
         for (int s = 0; s < 4; s++) {
             checkEnd(in, s, starts[s], lengths[s], ends[s]);
         }
     }
 
-    /** Steps that surely stay inside the input (8-byte reads) and the stream's elements. */
-    private static int safe(int bp, int lastRead, int j, int end) {
-        int bytes = lastRead - (bp >>> 3);
-        int elems = (end - j) >> 1;
-        // k steps read up to (bp + 12k) / 8 + 8; k steps write while 3(k - 1) + 4 elements remain.
-        return Math.min(bytes <= 0 ? 0 : (bytes * 2 - 1) / 3, elems < 4 ? 0 : (elems - 1) / 3);
+    /**
+     * Decodes stream a (from byte {@code a}, elements at {@code ja} up to {@code ea}) and stream b
+     * together; returns their end bit positions (a in the low 32 bits). Each stream keeps a
+     * left-aligned 64-bit buffer refilled every four steps without a branch (the next 8 bytes,
+     * shifted under the bits it still holds: at least 56 valid bits after each refill, at most 48
+     * taken by four steps), while both streams' next 8-byte reads and next 13 elements are surely
+     * inside; the rest one symbol at a time with checked reads.
+     */
+    private static long decodePair(byte[] in, long[] t, int a, int ja, int ea, int b, int jb, int eb, byte[] out) {
+        long bufA = 0, bufB = 0;
+        int bitsA = 0, bitsB = 0;
+        int posA = a, posB = b;
+        int lastRead = in.length - 8;
+        while (true) {
+            // Rounds that need no checks: a round reads 8 bytes and moves at most 7; it writes
+            // four times 8 bytes and moves at most 12 elements.
+            int k = Math.min(Math.min((lastRead - posA) / 7, (lastRead - posB) / 7),
+                    Math.min(((ea - ja) / 2 - 1) / 12, ((eb - jb) / 2 - 1) / 12));
+            if (k <= 0 || posA > lastRead || posB > lastRead) {
+                break;
+            }
+            for (int round = 0; round < k; round++) {
+                bufA |= (long) LONG_BE.get(in, posA) >>> bitsA;
+                posA += (63 - bitsA) >>> 3;
+                bitsA |= 56;
+                bufB |= (long) LONG_BE.get(in, posB) >>> bitsB;
+                posB += (63 - bitsB) >>> 3;
+                bitsB |= 56;
+                for (int step = 0; step < 4; step++) {
+                    long wa = t[(int) (bufA >>> 52)];
+                    long wb = t[(int) (bufB >>> 52)];
+                    LONG_LE.set(out, ja, wa);
+                    LONG_LE.set(out, jb, wb);
+                    int na = (int) wa & 15;
+                    int nb = (int) wb & 15;
+                    bufA <<= na;
+                    bufB <<= nb;
+                    bitsA -= na;
+                    bitsB -= nb;
+                    ja += (int) (wa >>> 48);
+                    jb += (int) (wb >>> 48);
+                }
+            }
+        }
+        int endA = tail(in, t, (posA << 3) - bitsA, ja, ea, out);
+        int endB = tail(in, t, (posB << 3) - bitsB, jb, eb, out);
+        return endA & 0xffffffffL | (long) endB << 32;
     }
 
     /** Decodes one symbol at a time until element position {@code end}, with bounds-checked reads. */
