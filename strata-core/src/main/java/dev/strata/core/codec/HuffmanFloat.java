@@ -35,6 +35,8 @@ final class HuffmanFloat {
     private static final int HALF_SYMBOLS = 1023;
     static final int SHIFT = 5;
     static final int FLAG_NO_SIGNS = 1;
+    /** Bits of a field with its sign (bits 4..0 and the sign); one less without signs. */
+    private static final int SIGNED_FIELD_BITS = 6;
     static final int FLAG_ZEROS = 2;
     /** With {@link #FLAG_ZEROS}: the symbol of an element whose bits are all 0 (no field, no low half). */
     static final int ZERO_SYMBOL = 1024;
@@ -69,7 +71,7 @@ final class HuffmanFloat {
      */
     record Histogram(int[][] perStream, int[] total, boolean signsZero, boolean lowBitsAllUsed) {
         int fieldBits() {
-            return signsZero ? 5 : 6;
+            return signsZero ? SIGNED_FIELD_BITS - 1 : SIGNED_FIELD_BITS;
         }
     }
 
@@ -358,7 +360,7 @@ final class HuffmanFloat {
 
     /** Writes the halves' fields at {@code out[k..k + length)}, eight halves to {@code fieldBits} bytes. */
     private static void pack(byte[] halves, int at, int count, int fieldBits, byte[] out, int k, int length) {
-        long mask = fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED;
+        long mask = fieldBits == SIGNED_FIELD_BITS ? FIELD_SIGNED : FIELD_UNSIGNED;
         int shift = 4 * fieldBits;
         int end = k + length;
         int i = 0;
@@ -400,7 +402,7 @@ final class HuffmanFloat {
         if ((flags & ~(FLAG_NO_SIGNS | FLAG_ZEROS)) != 0) {
             throw corrupt("float version 2 flags", "0..3", Integer.toString(flags));
         }
-        int fieldBits = (flags & FLAG_NO_SIGNS) != 0 ? 5 : 6;
+        int fieldBits = (flags & FLAG_NO_SIGNS) != 0 ? SIGNED_FIELD_BITS - 1 : SIGNED_FIELD_BITS;
         boolean zeros = (flags & FLAG_ZEROS) != 0;
         int w = fmt.width();
         int count = (rawLength - p) / w;
@@ -490,7 +492,7 @@ final class HuffmanFloat {
      */
     private static void unpack(byte[] enc, int k, int length, int fieldBits, int count, byte[] halves, int at,
                                byte[] low, int lowAt, boolean rawLow, byte[] out, int p) {
-        long mask = fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED;
+        long mask = fieldBits == SIGNED_FIELD_BITS ? FIELD_SIGNED : FIELD_UNSIGNED;
         int shift = 4 * fieldBits;
         int end = k + length;
         int i = 0;
@@ -542,10 +544,10 @@ final class HuffmanFloat {
      */
     private static void expand(byte[] enc, int k, int length, int fieldBits, int count, int fields, byte[] halves,
                                int lowAt, FloatFormat fmt, byte[] out, int p) {
-        long mask = (fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED) & 0xffff;
+        long mask = (fieldBits == SIGNED_FIELD_BITS ? FIELD_SIGNED : FIELD_UNSIGNED) & 0xffff;
         int last = Math.max(0, fields - 1);
         int safeField = (enc.length - 8 - k) * 8 / fieldBits; // fields readable with one 8-byte load
-        long mask4 = fieldBits == 6 ? FIELD_SIGNED : FIELD_UNSIGNED;
+        long mask4 = fieldBits == SIGNED_FIELD_BITS ? FIELD_SIGNED : FIELD_UNSIGNED;
         int m = 0;
         boolean fp32 = fmt == FloatFormat.FP32;
         int i = 0;
