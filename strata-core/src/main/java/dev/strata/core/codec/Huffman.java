@@ -285,13 +285,16 @@ final class Huffman {
      * the caller writes over.
      */
     static int encode16(byte[] raw, int at, int n, int shift, int mask, int[] codes, byte[] out, int pos) {
-        // Local tables of the alphabet's size, split: no bounds checks, no unpacking per symbol.
+        // Local tables of the largest alphabet's size, split: no bounds checks, no unpacking per
+        // symbol, and one constant mask whatever the caller's (bits outside it alias its symbols).
         int[] code = new int[MAX_SYMBOLS];
         int[] size = new int[MAX_SYMBOLS];
-        for (int s = 0; s < codes.length; s++) {
-            code[s] = codes[s] >>> 4;
-            size[s] = codes[s] & 15;
+        for (int s = 0; s < MAX_SYMBOLS; s++) {
+            int c = codes[s & mask];
+            code[s] = c >>> 4;
+            size[s] = c & 15;
         }
+        int shift16 = 16 + shift;
         long acc = 0;
         int bits = 0;
         int i = 0;
@@ -299,10 +302,12 @@ final class Huffman {
         int lastWrite = out.length - 8;
         for (; i + 3 < n && pos <= lastWrite; i += 4, j += 8) {
             long four = (long) LONG_LE.get(raw, j);
-            int s0 = (int) (four >>> shift) & mask & (MAX_SYMBOLS - 1);
-            int s1 = (int) (four >>> (16 + shift)) & mask & (MAX_SYMBOLS - 1);
-            int s2 = (int) (four >>> (32 + shift)) & mask & (MAX_SYMBOLS - 1);
-            int s3 = (int) (four >>> (48 + shift)) & mask & (MAX_SYMBOLS - 1);
+            int lo = (int) four;
+            int hi = (int) (four >>> 32);
+            int s0 = lo >>> shift & (MAX_SYMBOLS - 1);
+            int s1 = lo >>> shift16 & (MAX_SYMBOLS - 1);
+            int s2 = hi >>> shift & (MAX_SYMBOLS - 1);
+            int s3 = hi >>> shift16 & (MAX_SYMBOLS - 1);
             // The four codes joined in pairs first, so that acc waits on one shift per four symbols.
             int l1 = size[s1];
             int l3 = size[s3];
