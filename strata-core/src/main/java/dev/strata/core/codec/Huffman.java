@@ -237,19 +237,8 @@ final class Huffman {
      * number of codes (1..3). The payloads' low five bits are free (the caller's payloads have them
      * zero and it clears them after decoding), so field 0 carries the bits the codes take (bits
      * 0..3) and field 1 the first code's length (bits 16..19, for decoding one symbol at a time).
-     * {@code single} ≥ 0 is a single symbol coded in 0 bits.
+     * (A single symbol coded in 0 bits has no streams to decode: callers fill its elements.)
      */
-    static long[] decodeTable(byte[] len, int single, int[] payload) {
-        long[] t = new long[TABLE_SIZE];
-        if (single >= 0) {
-            long p = payload[single] & 0xffffL;
-            Arrays.fill(t, p | p << 16 | p << 32 | 6L << 48);
-        } else {
-            fillDecodeTable(len, payload, t);
-        }
-        return t;
-    }
-
     private static void fillDecodeTable(byte[] len, int[] payload, long[] t) {
         // One code per window first: payload | length << 16, filling each code's range of windows.
         int[] one = new int[TABLE_SIZE];
@@ -340,7 +329,7 @@ final class Huffman {
      * Decodes four streams of 16-bit elements at once: stream s occupies
      * {@code in[starts[s]..starts[s] + lengths[s])} and fills elements {@code bounds[s]} to
      * {@code bounds[s + 1] − 1}, element i written little-endian at {@code out[outPos + 2i]} as the
-     * payload of its symbol (from {@link #decodeTable}). Each stream must use exactly its bytes and
+     * payload of its symbol (as in {@link #fillDecodeTable}). Each stream must use exactly its bytes and
      * end with zero padding bits; otherwise {@link CorruptDataException}. Reads never leave
      * {@code in}, writes never leave the elements.
      */

@@ -28,7 +28,8 @@ import java.util.stream.Stream;
  * two. Every tensor is cut into 1 MiB slices from its first byte (how the store chunks tensors);
  * per tensor class (bf16 weights, fp32 master, exp_avg, exp_avg_sq, and clean FP32 = the BF16
  * weights widened) it reports ratio = encoded / raw and encode / decode MB/s (10^6 raw bytes per
- * second of this thread's CPU time) for zstd-1, zstd-3, tuned zstd (level 1, min match 7), byte planes, FLOAT, and DELTA
+ * second of this thread's CPU time) for zstd-1, zstd-3, tuned zstd (level 1, min match 7), byte planes, FLOAT (the
+ * writer's choice, and {@code float_v1}: version 1 only, decision 0020), and DELTA
  * (XOR, SUB, and encodeDelta's choice) against the previous checkpoint's slice of the same tensor.
  * Run: {@code java -cp <test-classpath> dev.strata.core.codec.FloatBench /tmp/fc-series}
  * ({@code -Dcodecs=float,compress_float} runs only those codecs, {@code -Drounds=N} sets the rounds).
