@@ -2,13 +2,14 @@ package dev.strata.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.strata.core.codec.Codecs;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.net.ConnectException;
+import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.io.OutputStream;
-import java.net.HttpURLConnection;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -146,6 +147,8 @@ public final class StrataClient implements AutoCloseable {
         if (verifiesIds) {
             c.setRequestProperty("X-Strata-Verify", "client");
         }
+        // Chunk frames may then carry FLOAT chunks as stored: this build decodes every version.
+        c.setRequestProperty("X-Strata-Float", Integer.toString(Codecs.FLOAT_VERSION));
         int status = connect(c, null, null, 0);
         if (status >= 300) {
             throw error(status, errorBody(c));

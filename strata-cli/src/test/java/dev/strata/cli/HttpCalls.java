@@ -50,6 +50,19 @@ final class HttpCalls {
         return call("GET", path, null);
     }
 
+    /** A GET with these extra headers (name, value, name, value...). */
+    Response get(String path, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(url + path)).GET();
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        for (int i = 0; i + 1 < headers.length; i += 2) {
+            b.header(headers[i], headers[i + 1]);
+        }
+        HttpResponse<byte[]> r = HTTP.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        return new Response(r.statusCode(), r.body());
+    }
+
     /** The response of a call that must succeed with {@code status}. */
     JsonNode ok(int status, String method, String path, String json) throws IOException, InterruptedException {
         Response r = call(method, path, json);

@@ -1,10 +1,13 @@
 package dev.strata.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.strata.core.Codec;
+import dev.strata.core.codec.Codecs;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -105,6 +108,16 @@ class TensorStorageTest {
         assertEquals(200, file.status());
         assertEquals(-1, java.util.Arrays.mismatch(Files.readAllBytes(dirs[steps - 1].resolve("optimizer.safetensors")), file.body()));
 
+        // Chunk frames carry FLOAT chunks as stored only to clients that read every FLOAT version
+        // (X-Strata-Float); others, such as CLIs from before FLOAT version 2, get them decoded.
+        String frames = "/api/v1/repos/lab/tensors/chunks/model.safetensors?rev=" + ids[0];
+        Map<Integer, Integer> decoded = frameCodecs(http.get(frames).body());
+        Map<Integer, Integer> stored = frameCodecs(http.get(frames, "X-Strata-Float", Integer.toString(Codecs.FLOAT_VERSION)).body());
+        assertTrue(stored.containsKey(Codec.FLOAT.id()) && !decoded.containsKey(Codec.FLOAT.id()), stored + " / " + decoded);
+        assertEquals(stored.values().stream().mapToInt(Integer::intValue).sum(), decoded.values().stream().mapToInt(Integer::intValue).sum());
+        assertFalse(frameCodecs(http.get(frames, "X-Strata-Float", "1").body()).containsKey(Codec.FLOAT.id()));
+        assertEquals(400, http.get(frames, "X-Strata-Float", "two").status());
+
         JsonNode diff = cli.ok("diff", "lab/tensors@run~1", "lab/tensors@run", "--tensors", "--json").json();
         JsonNode modelDiff = null;
         for (JsonNode f : diff.path("files")) {
@@ -133,6 +146,21 @@ class TensorStorageTest {
         cli.ok("scrub", "--json"); // exit 0: clean and complete, deltas decoded against their bases
         JsonNode fsck = cli.ok("fsck", "--json").json();
         assertTrue(fsck.path("clean").asBoolean(), fsck.toString());
+    }
+
+    /** Frames per codec id in a chunk-frames body (docs/api.md, "Chunk frames"), which must end with a frame. */
+    static Map<Integer, Integer> frameCodecs(byte[] body) {
+        Map<Integer, Integer> codecs = new java.util.TreeMap<>();
+        ByteBuffer b = ByteBuffer.wrap(body); // big-endian
+        while (b.hasRemaining()) {
+            b.position(b.position() + 32);
+            int codec = b.get() & 0xff;
+            b.getInt(); // raw length
+            int encoded = b.getInt();
+            b.position(b.position() + encoded);
+            codecs.merge(codec, 1, Integer::sum);
+        }
+        return codecs;
     }
 
     static void assertSameFiles(Path expected, Path actual) throws Exception {

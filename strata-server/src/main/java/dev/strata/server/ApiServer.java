@@ -507,6 +507,7 @@ public final class ApiServer implements AutoCloseable {
         });
         route(HandlerType.GET, REPO + "/chunks/<path>", "file.chunks", Need.REPO_VERSION, ctx -> {
             ReadCheck check = readCheck(ctx);
+            boolean floatFrames = floatFrames(ctx);
             Located f = locate(ctx);
             List<ChunkRef> chunks = f.manifest.chunks();
             int from = intParam(ctx, "from", 0, 0, chunks.size());
@@ -518,12 +519,14 @@ public final class ApiServer implements AutoCloseable {
                 if (info == null) {
                     throw new dev.strata.core.StrataException("chunk " + chunks.get(i).id() + " of '" + f.file.path() + "' is missing from the store");
                 }
-                // Deltas go out resolved (raw): the client may not hold their base.
-                length += ChunkFrames.HEADER + (info.codec() == dev.strata.core.Codec.DELTA ? info.rawLength() : info.encodedLength());
+                // Deltas go out resolved (raw): the client may not hold their base. FLOAT chunks go
+                // out decoded unless the client reads every FLOAT version.
+                boolean raw = info.codec() == dev.strata.core.Codec.DELTA || info.codec() == dev.strata.core.Codec.FLOAT && !floatFrames;
+                length += ChunkFrames.HEADER + (raw ? info.rawLength() : info.encodedLength());
             }
             ctx.contentType("application/octet-stream").header("Content-Length", Long.toString(length));
             OutputStream out = ctx.res().getOutputStream();
-            strata.reader().writeFrames(chunks.subList(from, to).stream().map(ChunkRef::id).toList(), check, sink(out));
+            strata.reader().writeFrames(chunks.subList(from, to).stream().map(ChunkRef::id).toList(), check, floatFrames, sink(out));
             out.flush();
         });
 
@@ -664,6 +667,22 @@ public final class ApiServer implements AutoCloseable {
             return ReadCheck.CHECKSUM;
         }
         throw new dev.strata.core.InvalidInputException("X-Strata-Verify must be 'server' or 'client', not " + Names.quote(v));
+    }
+
+    /**
+     * Whether the client reads every FLOAT version this server writes ({@code X-Strata-Float}: the
+     * newest version it reads, docs/api.md "Chunk frames"); without the header FLOAT chunks are sent
+     * decoded, so clients from before version 2 keep working.
+     */
+    private static boolean floatFrames(Context ctx) {
+        String v = ctx.header("X-Strata-Float");
+        if (v == null) {
+            return false;
+        }
+        if (!v.matches("[0-9]{1,3}")) {
+            throw new dev.strata.core.InvalidInputException("X-Strata-Float must be a FLOAT format version (a number), not " + Names.quote(v));
+        }
+        return Integer.parseInt(v) >= dev.strata.core.codec.Codecs.FLOAT_VERSION;
     }
 
     /** Jetty's output writes direct buffers to the socket as they are: raw chunks skip the heap. */

@@ -4,6 +4,7 @@ import dev.strata.core.ChunkRef;
 import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.FileManifest;
+import dev.strata.core.codec.Codecs;
 import dev.strata.core.store.ChunkStore;
 import dev.strata.core.store.DeltaChains;
 import dev.strata.core.store.EncodedChunk;
@@ -127,10 +128,12 @@ public final class ContentReader {
 
     /**
      * Writes the chunks as frames (docs/api.md, "Chunk frames"), in order: each as stored, deltas
-     * resolved (the client may not hold their base). Raw chunks going through direct buffers are
-     * checked as {@code check} says; the others carry their pack checksum, and the client verifies.
+     * resolved (the client may not hold their base), and FLOAT chunks decoded unless
+     * {@code floatFrames} (the client reads every FLOAT version up to {@link Codecs#FLOAT_VERSION}).
+     * Raw chunks going through direct buffers are checked as {@code check} says; the others carry
+     * their pack checksum, and the client verifies.
      */
-    public void writeFrames(List<ContentHash> ids, ReadCheck check, Sink sink) throws IOException {
+    public void writeFrames(List<ContentHash> ids, ReadCheck check, boolean floatFrames, Sink sink) throws IOException {
         byte[] header = new byte[ChunkFrames.HEADER];
         stream(ids, check, id -> new Piece(id, null, null, DeltaChains.selfContained(store, id)), piece -> {
             if (piece.buffer() != null) {
@@ -140,6 +143,9 @@ public final class ContentReader {
                 sink.write(piece.buffer());
             } else {
                 EncodedChunk e = piece.encoded();
+                if (e.codec() == Codec.FLOAT && !floatFrames) {
+                    e = new EncodedChunk(Codec.RAW, e.rawLength(), Codecs.decode(e));
+                }
                 ChunkFrames.writeHeader(header, 0, piece.id(), e.codec(), e.rawLength(), e.data().length);
                 sink.write(header, 0, header.length);
                 sink.write(e.data(), 0, e.data().length);

@@ -22,6 +22,11 @@ public final class Codecs {
      * that a hostile or corrupt length cannot make a decoder allocate gigabytes.
      */
     public static final int MAX_RAW_LENGTH = 64 << 20;
+    /**
+     * The newest {@link Codec#FLOAT} format version this build reads and writes (decision 0020):
+     * a peer that decodes FLOAT chunks itself says which versions it reads before it is sent any.
+     */
+    public static final int FLOAT_VERSION = HuffmanFloat.VERSION;
 
     /** zstd level used on the write path: level 1 keeps up with checkpoint writes on one core. */
     public static final int FAST_ZSTD_LEVEL = 1;
