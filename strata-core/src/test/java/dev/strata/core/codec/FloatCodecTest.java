@@ -247,7 +247,7 @@ class FloatCodecTest {
 
     // ---- Hardening ----
 
-    private static byte[] damage(byte[] enc, Random r, int kind) {
+    static byte[] damage(byte[] enc, Random r, int kind) {
         return switch (kind) {
             case 0 -> Arrays.copyOf(enc, enc.length == 0 ? 0 : r.nextInt(enc.length)); // truncated
             case 1 -> { byte[] b = enc.clone(); if (b.length > 0) b[r.nextInt(b.length)] ^= (byte) (1 + r.nextInt(255)); yield b; } // flip
@@ -258,7 +258,7 @@ class FloatCodecTest {
         };
     }
 
-    private static void decodesOrIsCorrupt(EncodedChunk c, DeltaBases bases) {
+    static void decodesOrIsCorrupt(EncodedChunk c, DeltaBases bases) {
         try {
             byte[] out = Codecs.decode(c, bases);
             assertEquals(c.rawLength(), out.length);
