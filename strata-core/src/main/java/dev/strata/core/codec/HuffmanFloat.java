@@ -150,8 +150,13 @@ final class HuffmanFloat {
         for (int k = 0; k < SYMBOLS; k++) {
             a[k] += x[k];
         }
-        a[SYMBOLS] = (int) (or | or >>> 16 | or >>> 32 | or >>> 48) & 0xffff;
+        a[SYMBOLS] = fold(or);
         return a;
+    }
+
+    /** The OR of the four 16-bit lanes of {@code lanes}. */
+    private static int fold(long lanes) {
+        return (int) (lanes | lanes >>> 16 | lanes >>> 32 | lanes >>> 48) & 0xffff;
     }
 
     /** Bytes of each stream for these counts and code lengths. */
@@ -248,8 +253,6 @@ final class HuffmanFloat {
         byte[] halves = new byte[2 * count];
         byte[] low = fmt == FloatFormat.FP32 ? new byte[2 * count] : null;
         int m = 0;
-        int signs = 0;
-        int lows = 0;
         // Four elements at a time (SWAR): a lane's top bit says "not 0", the symbols of the zero
         // lanes become ZERO_SYMBOL, and pext packs the other lanes' halves (and low halves).
         long or = 0;
@@ -281,8 +284,8 @@ final class HuffmanFloat {
                 m += Long.bitCount(lanes) >>> 4;
             }
         }
-        signs = (int) (or | or >>> 16 | or >>> 32 | or >>> 48);
-        lows = (int) (lowOr | lowOr >>> 16 | lowOr >>> 32 | lowOr >>> 48);
+        int signs = fold(or);
+        int lows = fold(lowOr);
         // The rest one by one; every element's half is written at m, which only moves past elements that are not 0.
         if (fmt == FloatFormat.BF16) {
             for (int j = p + 2 * i; i < count; i++, j += 2) {
