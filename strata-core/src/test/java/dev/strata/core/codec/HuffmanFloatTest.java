@@ -131,11 +131,7 @@ class HuffmanFloatTest {
 
     @Example
     void everyBitPatternAndEveryTailLengthRoundTrips() {
-        byte[] all = new byte[1 << 17];
-        for (int v = 0; v < 1 << 16; v++) {
-            all[2 * v] = (byte) v;
-            all[2 * v + 1] = (byte) (v >>> 8);
-        }
+        byte[] all = FloatCodecTest.everySixteenBitPattern();
         assertArrayEquals(all, FloatCodec.decode(version2(all, 0), all.length));
         byte[] w = CodecBench.bf16(new Random(4), 4096, 0.02);
         // Element counts around the four streams' bounds and the packed groups of four.
