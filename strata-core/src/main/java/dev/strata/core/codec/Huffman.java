@@ -22,6 +22,8 @@ import java.util.Arrays;
  */
 final class Huffman {
     static final int MAX_LEN = 12;
+    /** Streams of at least this many symbols in all are decoded with up to three codes per lookup. */
+    private static final int MULTI_SYMBOL_MIN = 1 << 15;
     /** Alphabets have at most this many symbols. */
     static final int MAX_SYMBOLS = 2048;
     private static final int TABLE_SIZE = 1 << MAX_LEN;
@@ -237,18 +239,26 @@ final class Huffman {
      * number of codes (1..3). The payloads' low five bits are free (the caller's payloads have them
      * zero and it clears them after decoding), so field 0 carries the bits the codes take (bits
      * 0..3) and field 1 the first code's length (bits 16..19, for decoding one symbol at a time).
-     * (A single symbol coded in 0 bits has no streams to decode: callers fill its elements.)
+     * Without {@code multi}, one code per window (count 1). (A single symbol coded in 0 bits has
+     * no streams to decode: callers fill its elements.)
      */
-    private static void fillDecodeTable(byte[] len, int[] payload, long[] t) {
+    private static void fillDecodeTable(byte[] len, int[] payload, long[] t, boolean multi) {
         // One code per window first: payload | length << 16, filling each code's range of windows.
-        int[] one = new int[TABLE_SIZE];
+        int[] one = multi ? new int[TABLE_SIZE] : null;
         int[] codes = codes(len);
         for (int s = 0; s < len.length; s++) {
             int l = len[s];
             if (l > 0) {
                 int from = (codes[s] >>> 4) << (MAX_LEN - l);
-                Arrays.fill(one, from, from + (1 << (MAX_LEN - l)), payload[s] & 0xffff | l << 16);
+                if (multi) {
+                    Arrays.fill(one, from, from + (1 << (MAX_LEN - l)), payload[s] & 0xffff | l << 16);
+                } else {
+                    Arrays.fill(t, from, from + (1 << (MAX_LEN - l)), payload[s] & 0xffe0 | l | (long) l << 16 | 2L << 48);
+                }
             }
+        }
+        if (!multi) {
+            return;
         }
         // A further code counts only when it lies wholly inside the window's known bits (no
         // branches: which windows take 2 or 3 codes is data, and mispredictions cost most here).
@@ -336,7 +346,9 @@ final class Huffman {
     static void decode16x4(byte[] in, int[] starts, int[] lengths, byte[] len, int[] payload, int[] bounds, byte[] out, int outPos) {
         // Allocated here, so that the JIT knows its length and drops the masked lookups' bounds checks.
         long[] t = new long[TABLE_SIZE];
-        fillDecodeTable(len, payload, t);
+        // Small chunks: one code per lookup; the three-code table costs more to build (~30 µs)
+        // than it saves below about 32K symbols (measured).
+        fillDecodeTable(len, payload, t, bounds[4] - bounds[0] >= MULTI_SYMBOL_MIN);
         int[] ends = new int[4];
         // Two streams at a time: their bit buffers, positions and outputs all stay in registers.
         for (int s = 0; s < 4; s += 2) {
