@@ -286,9 +286,8 @@ final class FloatCodec {
      * for those ({@link HuffmanFloat#FLAG_ZEROS}). Version 1 is kept when it is more than 0.5 %
      * smaller, which is checked (by encoding it) for every residual (their sign/mantissa bits often
      * compress, and deltas are made in the background, where size matters most), and otherwise only
-     * when it may be: when Huffman's integer code
-     * lengths cost more than 0.5 % over the symbols' entropy (a symbol more likely than 1/2, such
-     * as the zeros of a mostly-zero chunk), when version 2 saves little (above 0.70 of N for BF16,
+     * when it may be: when Huffman's integer code lengths cost more than 0.5 % over the symbols'
+     * entropy (a symbol more likely than 1/2, such as the zeros of a mostly-zero chunk), when version 2 saves little (above 0.70 of N for BF16,
      * 0.86 for FP32: data not of this format or phase; version 1 entropy-codes sign/mantissa planes
      * that compress, version 2 never codes its fields), when one of the fields' mantissa bits is
      * never set (values with short mantissas, FP8 widened), and for FP32 whose low 16 bits are
@@ -300,21 +299,14 @@ final class FloatCodec {
             return encodeVersion1(raw, fmt, phase, residual);
         }
         int p = Math.min(phase, raw.length);
-        double threshold = raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32);
         if (HuffmanFloat.manyZeros(raw, fmt, p, count)) {
             HuffmanFloat.Sparse sparse = HuffmanFloat.sparse(raw, fmt, p, count);
             HuffmanFloat.Histogram h = HuffmanFloat.counts(sparse, count);
             byte[] lengths = Huffman.lengths(h.total());
             long v2 = HuffmanFloat.length(raw.length, fmt, p, count, sparse, h, lengths);
-            boolean check = residual || v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
-                    || !sparse.lowZero() && !looksRandom(sparse.low(), 2 * sparse.nonzero());
-            if (check) {
-                byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
-                if (v2 > v1.length * 1.005) {
-                    return v1;
-                }
-            }
-            return HuffmanFloat.encodeSparse(raw, fmt, p, count, sparse, h, lengths);
+            byte[] low = sparse.lowZero() ? null : sparse.low();
+            byte[] v1 = version1IfSmaller(raw, fmt, phase, residual, v2, h, lengths, low, 2 * sparse.nonzero());
+            return v1 != null ? v1 : HuffmanFloat.encodeSparse(raw, fmt, p, count, sparse, h, lengths);
         }
         HuffmanFloat.Fp32Halves halves = fmt == FloatFormat.FP32 ? HuffmanFloat.split(raw, p, count) : null;
         byte[] high = halves == null ? raw : halves.high();
@@ -323,15 +315,25 @@ final class FloatCodec {
         HuffmanFloat.Histogram h = HuffmanFloat.counts(high, at, count);
         byte[] lengths = Huffman.lengths(h.total());
         long v2 = HuffmanFloat.length(raw.length, fmt, p, count, h, lengths, low == null);
-        boolean check = residual || v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
-                || low != null && !looksRandom(low, low.length);
-        if (check) {
-            byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
-            if (v2 > v1.length * 1.005) {
-                return v1;
-            }
+        byte[] v1 = version1IfSmaller(raw, fmt, phase, residual, v2, h, lengths, low, low == null ? 0 : low.length);
+        return v1 != null ? v1 : HuffmanFloat.encode(raw, fmt, p, count, high, at, low, h, lengths);
+    }
+
+    /**
+     * Version 1 of the chunk when it may be smaller than version 2's {@code v2} bytes (the cases in
+     * {@link #encode(byte[], FloatFormat, int, boolean)}) and is, by more than 0.5 %; else null.
+     * {@code low}: the FP32 low halves version 2 stores raw ({@code lowLength} bytes), or null.
+     */
+    private static byte[] version1IfSmaller(byte[] raw, FloatFormat fmt, int phase, boolean residual, long v2,
+                                            HuffmanFloat.Histogram h, byte[] lengths, byte[] low, int lowLength) {
+        double threshold = raw.length * (fmt == FloatFormat.BF16 ? V1_TRIAL_ABOVE_BF16 : V1_TRIAL_ABOVE_FP32);
+        boolean may = residual || v2 > threshold || !h.lowBitsAllUsed() || Huffman.excessBits(h.total(), lengths) > v2 * 8 * 0.005
+                || low != null && !looksRandom(low, lowLength);
+        if (!may) {
+            return null;
         }
-        return HuffmanFloat.encode(raw, fmt, p, count, high, at, low, h, lengths);
+        byte[] v1 = encodeVersion1(raw, fmt, phase, residual);
+        return v2 > v1.length * 1.005 ? v1 : null;
     }
 
     /** Version 2 above these ratios: try version 1 too (trained weights: BF16 ~0.66, FP32 ~0.83). */
