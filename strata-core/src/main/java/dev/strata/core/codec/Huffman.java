@@ -350,65 +350,70 @@ final class Huffman {
         // than it saves below about 32K symbols (measured).
         fillDecodeTable(len, payload, t, bounds[4] - bounds[0] >= MULTI_SYMBOL_MIN);
         int[] ends = new int[4];
-        // Two streams at a time: their bit buffers, positions and outputs all stay in registers.
-        for (int s = 0; s < 4; s += 2) {
-            long both = decodePair(in, t, starts[s], outPos + 2 * bounds[s], outPos + 2 * bounds[s + 1],
-                    starts[s + 1], outPos + 2 * bounds[s + 1], outPos + 2 * bounds[s + 2], out);
-            ends[s] = (int) both;
-            ends[s + 1] = (int) (both >>> 32);
-        }
+        decodeQuad(in, t, starts, outPos, bounds, out, ends);
         for (int s = 0; s < 4; s++) {
             checkEnd(in, s, starts[s], lengths[s], ends[s]);
         }
     }
 
     /**
-     * Decodes stream a (from byte {@code a}, elements at {@code ja} up to {@code ea}) and stream b
-     * together; returns their end bit positions (a in the low 32 bits). Each stream keeps a
-     * left-aligned 64-bit buffer refilled every four steps without a branch (the next 8 bytes,
-     * shifted under the bits it still holds: at least 56 valid bits after each refill, at most 48
-     * taken by four steps), while both streams' next 8-byte reads and next 13 elements are surely
-     * inside; the rest one symbol at a time with checked reads.
+     * Decodes the four streams together into their elements and returns, in {@code ends}, the bit
+     * position where each stopped. Why four at once: a lookup waits on the previous one of its
+     * stream (shift, table load, shift: ~8 cycles), so independent streams fill that wait (measured
+     * A/B in one JVM: BF16 decoding 11-14 % faster than two at a time, FP32 5 %). Each round
+     * reloads a stream's bit buffer from its bit position (8 bytes, at least 57 valid bits) and takes
+     * four codes (at most 48 bits) without checks, while every stream's next read and next 12
+     * elements are surely inside; the rest one symbol at a time with checked reads.
      */
-    private static long decodePair(byte[] in, long[] t, int a, int ja, int ea, int b, int jb, int eb, byte[] out) {
-        long bufA = 0, bufB = 0;
-        int bitsA = 0, bitsB = 0;
-        int posA = a, posB = b;
+    private static void decodeQuad(byte[] in, long[] t, int[] starts, int outPos, int[] bounds, byte[] out, int[] ends) {
+        long b0, b1, b2, b3;
+        int p0 = starts[0] << 3, p1 = starts[1] << 3, p2 = starts[2] << 3, p3 = starts[3] << 3;
+        int j0 = outPos + 2 * bounds[0], j1 = outPos + 2 * bounds[1], j2 = outPos + 2 * bounds[2], j3 = outPos + 2 * bounds[3];
+        int e0 = j1, e1 = j2, e2 = j3, e3 = outPos + 2 * bounds[4];
         int lastRead = in.length - 8;
         while (true) {
-            // Rounds that need no checks: a round reads 8 bytes and moves at most 7; it writes
-            // four times 8 bytes and moves at most 12 elements.
-            int k = Math.min(Math.min((lastRead - posA) / 7, (lastRead - posB) / 7),
-                    Math.min(((ea - ja) / 2 - 1) / 12, ((eb - jb) / 2 - 1) / 12));
-            if (k <= 0 || posA > lastRead || posB > lastRead) {
+            // A round moves a stream at most 6 bytes and 12 elements.
+            int k = Math.min(Math.min(Math.min((lastRead - (p0 >>> 3)) / 6, (lastRead - (p1 >>> 3)) / 6),
+                            Math.min((lastRead - (p2 >>> 3)) / 6, (lastRead - (p3 >>> 3)) / 6)),
+                    Math.min(Math.min(((e0 - j0) / 2 - 1) / 12, ((e1 - j1) / 2 - 1) / 12),
+                            Math.min(((e2 - j2) / 2 - 1) / 12, ((e3 - j3) / 2 - 1) / 12)));
+            if (k <= 0 || (p0 >>> 3) > lastRead || (p1 >>> 3) > lastRead || (p2 >>> 3) > lastRead || (p3 >>> 3) > lastRead) {
                 break;
             }
             for (int round = 0; round < k; round++) {
-                bufA |= (long) LONG_BE.get(in, posA) >>> bitsA;
-                posA += (63 - bitsA) >>> 3;
-                bitsA |= 56;
-                bufB |= (long) LONG_BE.get(in, posB) >>> bitsB;
-                posB += (63 - bitsB) >>> 3;
-                bitsB |= 56;
+                b0 = (long) LONG_BE.get(in, p0 >>> 3) << (p0 & 7);
+                b1 = (long) LONG_BE.get(in, p1 >>> 3) << (p1 & 7);
+                b2 = (long) LONG_BE.get(in, p2 >>> 3) << (p2 & 7);
+                b3 = (long) LONG_BE.get(in, p3 >>> 3) << (p3 & 7);
                 for (int step = 0; step < 4; step++) {
-                    long wa = t[(int) (bufA >>> 52)];
-                    long wb = t[(int) (bufB >>> 52)];
-                    LONG_LE.set(out, ja, wa);
-                    LONG_LE.set(out, jb, wb);
-                    int na = (int) wa & 15;
-                    int nb = (int) wb & 15;
-                    bufA <<= na;
-                    bufB <<= nb;
-                    bitsA -= na;
-                    bitsB -= nb;
-                    ja += (int) (wa >>> 48);
-                    jb += (int) (wb >>> 48);
+                    long w0 = t[(int) (b0 >>> 52)];
+                    long w1 = t[(int) (b1 >>> 52)];
+                    long w2 = t[(int) (b2 >>> 52)];
+                    long w3 = t[(int) (b3 >>> 52)];
+                    LONG_LE.set(out, j0, w0);
+                    LONG_LE.set(out, j1, w1);
+                    LONG_LE.set(out, j2, w2);
+                    LONG_LE.set(out, j3, w3);
+                    int n0 = (int) w0 & 15, n1 = (int) w1 & 15, n2 = (int) w2 & 15, n3 = (int) w3 & 15;
+                    b0 <<= n0;
+                    b1 <<= n1;
+                    b2 <<= n2;
+                    b3 <<= n3;
+                    p0 += n0;
+                    p1 += n1;
+                    p2 += n2;
+                    p3 += n3;
+                    j0 += (int) (w0 >>> 48);
+                    j1 += (int) (w1 >>> 48);
+                    j2 += (int) (w2 >>> 48);
+                    j3 += (int) (w3 >>> 48);
                 }
             }
         }
-        int endA = tail(in, t, (posA << 3) - bitsA, ja, ea, out);
-        int endB = tail(in, t, (posB << 3) - bitsB, jb, eb, out);
-        return endA & 0xffffffffL | (long) endB << 32;
+        ends[0] = tail(in, t, p0, j0, e0, out);
+        ends[1] = tail(in, t, p1, j1, e1, out);
+        ends[2] = tail(in, t, p2, j2, e2, out);
+        ends[3] = tail(in, t, p3, j3, e3, out);
     }
 
     /** Decodes one symbol at a time until element position {@code end}, with bounds-checked reads. */
