@@ -182,6 +182,31 @@ class HuffmanFloatTest {
         assertTrue(kept1 > 0 && kept2 > 0, "version 1 kept " + kept1 + " times, version 2 " + kept2);
     }
 
+    /**
+     * Streams whose elements decode at different rates: a quarter of zeros (three per lookup) ends
+     * long before quarters of weights, which the decoder then finishes one stream at a time.
+     */
+    @Example
+    void streamsOfDifferentRatesRoundTrip() {
+        for (FloatFormat f : new FloatFormat[] {FloatFormat.BF16, FloatFormat.FP32}) {
+            Random r = new Random(21);
+            byte[] w = new byte[f.width() << 18];
+            for (int i = 0; i < w.length; i += f.width()) {
+                int bits = Float.floatToRawIntBits((float) (r.nextGaussian() * 0.02)) >>> (f == FloatFormat.BF16 ? 16 : 0);
+                for (int k = 0; k < f.width(); k++) {
+                    w[i + k] = (byte) (bits >>> 8 * k);
+                }
+            }
+            for (int zeroQuarter = 0; zeroQuarter < 4; zeroQuarter++) {
+                byte[] raw = w.clone();
+                Arrays.fill(raw, zeroQuarter * raw.length / 4, (zeroQuarter + 1) * raw.length / 4, (byte) 0);
+                byte[] enc = FloatCodec.encode(raw, f, 0);
+                assertEquals(HuffmanFloat.VERSION, enc[0], f + ", quarter " + zeroQuarter);
+                assertArrayEquals(raw, FloatCodec.decode(enc, raw.length), f + ", quarter " + zeroQuarter);
+            }
+        }
+    }
+
     @Example
     void weightsTakeVersion2AndBeatVersion1() {
         byte[] w = CodecBench.bf16(new Random(5), 1 << 20, 0.02);
