@@ -46,7 +46,6 @@ final class HuffmanFloat {
     /** The symbol bits of four halves (the decoder leaves its bookkeeping in the others). */
     private static final long SYMBOL_BITS = 0x7fe0_7fe0_7fe0_7fe0L;
     private static final long SIGNS = 0x8000_8000_8000_8000L;
-    private static final long SIGNS32 = 0x8000_0000_8000_0000L;
     private static final long HIGH_HALVES = 0xffff_0000_ffff_0000L;
     private static final long LOW_HALVES = 0x0000_ffff_0000_ffffL;
     private static final int STREAMS = 4;
@@ -271,11 +270,10 @@ final class HuffmanFloat {
             for (int j = p; i + 3 < count; i += 4, j += 16) {
                 long a = (long) LONG_LE.get(raw, j);
                 long b = (long) LONG_LE.get(raw, j + 8);
-                long nza = ((a & ~SIGNS32) + ~SIGNS32 | a) & SIGNS32;
-                long nzb = ((b & ~SIGNS32) + ~SIGNS32 | b) & SIGNS32;
-                long lanes = Long.expand(nza >>> 31 & 1 | nza >>> 62 | (nzb >>> 31 & 1) << 2 | nzb >>> 62 << 2, 0x0001_0001_0001_0001L) * 0xffff;
                 long h4 = Long.compress(a, HIGH_HALVES) | Long.compress(b, HIGH_HALVES) << 32;
                 long l4 = Long.compress(a, LOW_HALVES) | Long.compress(b, LOW_HALVES) << 32;
+                long either = h4 | l4; // an element is 0 when both its halves are
+                long lanes = ((((either & ~SIGNS) + ~SIGNS | either) & SIGNS) >>> 15) * 0xffff;
                 LONG_LE.set(symbols, 2 * i, h4 >>> SHIFT & 0x03ff_03ff_03ff_03ffL & lanes | 0x0400_0400_0400_0400L & ~lanes);
                 LONG_LE.set(halves, 2 * m, Long.compress(h4, lanes));
                 LONG_LE.set(low, 2 * m, Long.compress(l4, lanes));
