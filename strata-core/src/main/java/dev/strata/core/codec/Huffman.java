@@ -299,27 +299,33 @@ final class Huffman {
         int i = 0;
         int j = at;
         int lastWrite = out.length - 8;
-        for (; i + 3 < n && pos <= lastWrite; i += 4, j += 8) {
-            long four = (long) LONG_LE.get(raw, j);
-            int lo = (int) four;
-            int hi = (int) (four >>> 32);
-            int s0 = lo >>> shift & (MAX_SYMBOLS - 1);
-            int s1 = lo >>> shift16 & (MAX_SYMBOLS - 1);
-            int s2 = hi >>> shift & (MAX_SYMBOLS - 1);
-            int s3 = hi >>> shift16 & (MAX_SYMBOLS - 1);
-            // The four codes joined in pairs first, so that acc waits on one shift per four symbols.
-            int l1 = size[s1];
-            int l3 = size[s3];
-            int l23 = size[s2] + l3;
-            long c01 = (long) code[s0] << l1 | code[s1];
-            long c23 = (long) code[s2] << l3 | code[s3];
-            int l = size[s0] + l1 + l23;
-            acc = acc << l | c01 << l23 | c23;
-            bits += l;
-            // At most 7 + 4 × 12 = 55 bits pending: write them all, keep the partial byte.
-            LONG_BE.set(out, pos, acc << (64 - bits));
-            pos += bits >>> 3;
-            bits &= 7;
+        // A round of four symbols moves pos by at most 6 bytes: counted batches of rounds whose
+        // 8-byte writes are surely inside (A/B in one JVM, with pack's counted loop: BF16 encoding
+        // 10-16 % faster than checking pos in the loop condition).
+        while (i + 3 < n && pos <= lastWrite) {
+            int rounds = Math.min((n - i) >> 2, (lastWrite - pos) / 6 + 1);
+            for (int end = i + 4 * rounds; i < end; i += 4, j += 8) {
+                long four = (long) LONG_LE.get(raw, j);
+                int lo = (int) four;
+                int hi = (int) (four >>> 32);
+                int s0 = lo >>> shift & (MAX_SYMBOLS - 1);
+                int s1 = lo >>> shift16 & (MAX_SYMBOLS - 1);
+                int s2 = hi >>> shift & (MAX_SYMBOLS - 1);
+                int s3 = hi >>> shift16 & (MAX_SYMBOLS - 1);
+                // The four codes joined in pairs first, so that acc waits on one shift per four symbols.
+                int l1 = size[s1];
+                int l3 = size[s3];
+                int l23 = size[s2] + l3;
+                long c01 = (long) code[s0] << l1 | code[s1];
+                long c23 = (long) code[s2] << l3 | code[s3];
+                int l = size[s0] + l1 + l23;
+                acc = acc << l | c01 << l23 | c23;
+                bits += l;
+                // At most 7 + 4 × 12 = 55 bits pending: write them all, keep the partial byte.
+                LONG_BE.set(out, pos, acc << (64 - bits));
+                pos += bits >>> 3;
+                bits &= 7;
+            }
         }
         for (; i < n; i++, j += 2) {
             int c = codes[((short) SHORT_LE.get(raw, j) & 0xffff) >>> shift & mask];

@@ -398,7 +398,9 @@ final class HuffmanFloat {
         int end = k + length;
         int i = 0;
         // Written as 8 bytes; those past the group's are rewritten by what follows.
-        for (int j = at; i + 7 < count && k + 8 <= out.length; i += 8, j += 16, k += fieldBits) {
+        // A counted loop over the groups whose 8-byte write is inside out.
+        int last8 = 8 * Math.min(count >> 3, k + 8 <= out.length ? (out.length - 8 - k) / fieldBits + 1 : 0);
+        for (int j = at; i < last8; i += 8, j += 16, k += fieldBits) {
             long a = Long.compress((long) LONG_LE.get(halves, j), mask);
             long b = Long.compress((long) LONG_LE.get(halves, j + 8), mask);
             LONG_LE.set(out, k, a | b << shift);
