@@ -148,6 +148,40 @@ class TensorStorageTest {
         assertTrue(fsck.path("clean").asBoolean(), fsck.toString());
     }
 
+    /**
+     * A series compacted in one run gets the chains it would get push by push, whatever order the
+     * packs' random ids give: with depth 4 the first checkpoint is a keyframe, the next four are
+     * deltas at depths 1 to 4, the sixth is a keyframe again. (Compacting packs in id order made a
+     * later checkpoint's chunk a delta before its parent's, which then had to stay a keyframe.)
+     */
+    @Test
+    void aSeriesCompactedAtOnceChainsEachCheckpointToItsParent() throws Exception {
+        cli.ok("repo", "create", "lab/chains");
+        int steps = 6;
+        int slices = 3;
+        int n = slices << 19; // BF16: three 1 MiB slices, each in a pack of its own (1 MiB packs)
+        SplittableRandom r = new SplittableRandom(7);
+        float[] w = new float[n];
+        for (int i = 0; i < n; i++) {
+            w[i] = (float) (gaussian(r) * 0.02);
+        }
+        Path[] dirs = new Path[steps];
+        for (int s = 0; s < steps; s++) {
+            for (int i = 0; s > 0 && i < n; i++) {
+                w[i] -= 1e-4f * (float) gaussian(r);
+            }
+            dirs[s] = tmp.resolve("chain-" + s);
+            Files.createDirectories(dirs[s]);
+            writeSafetensors(dirs[s].resolve("model.safetensors"), Map.of("w", new Object[] {"BF16", bf16(w), new long[] {n / 512, 512}}));
+            cli.ok("push", dirs[s].toString(), "lab/chains@run", "-m", "step " + s);
+        }
+        JsonNode compact = cli.ok("compact", "--json").json();
+        assertEquals((long) (steps - 2) * slices, compact.path("delta_chunks").asLong(), compact.toString());
+        Path out = tmp.resolve("chain-pull");
+        cli.ok("pull", "lab/chains@run", "-o", out.toString());
+        assertEquals(-1, Files.mismatch(dirs[steps - 1].resolve("model.safetensors"), out.resolve("model.safetensors")));
+    }
+
     /** Frames per codec id in a chunk-frames body (docs/api.md, "Chunk frames"), which must end with a frame. */
     static Map<Integer, Integer> frameCodecs(byte[] body) {
         Map<Integer, Integer> codecs = new java.util.TreeMap<>();

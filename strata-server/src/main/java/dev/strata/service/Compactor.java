@@ -79,7 +79,12 @@ public final class Compactor {
         Set<ContentHash> bases = new HashSet<>();
         Set<ContentHash> stored = new HashSet<>();
         Map<String, long[]> perPack = new HashMap<>(); // pack -> {raw bytes, all bytes, tensor chunks to encode}
+        Map<String, Integer> chainRank = new HashMap<>(); // pack -> earliest place of its tensor chunks in their chains
+        Map<ContentHash, Integer> place = new HashMap<>();
         for (ChunkInfo c : store.list()) {
+            if (hints.containsKey(c.id())) {
+                chainRank.merge(c.packId(), placeInChain(c.id(), hints, place), Math::min);
+            }
             long[] t = perPack.computeIfAbsent(c.packId(), k -> new long[3]);
             t[1] += c.encodedLength();
             if (c.codec() == Codec.RAW) {
@@ -99,7 +104,12 @@ public final class Compactor {
         long compressed = 0, before = 0, after = 0;
         long[] tensor = new long[2];
         Set<String> written = new HashSet<>(); // packs this run wrote
-        for (PackInfo p : store.packs()) {
+        // Bases before the chunks that name them (pack ids are random): a chunk handled before its
+        // base would make that base a chain's start and stop it from becoming a delta itself, so
+        // where chains restart would depend on when compaction caught the pushes.
+        List<PackInfo> ordered = new java.util.ArrayList<>(store.packs());
+        ordered.sort(java.util.Comparator.comparingInt((PackInfo p) -> chainRank.getOrDefault(p.packId(), Integer.MAX_VALUE)));
+        for (PackInfo p : ordered) {
             long[] t = perPack.get(p.packId());
             // The unsealed pack too: a lone model or the last checkpoint of a series is compacted
             // without waiting for more pushes (repacking it seals it; new chunks go to a new one).
@@ -166,6 +176,40 @@ public final class Compactor {
             }
         });
         return new Report(packs, compressed, before, after, tensor[0], tensor[1]);
+    }
+
+    /**
+     * How many hinted bases lie behind chunk {@code id}: 0 for a chunk whose hint names no base (a
+     * first checkpoint, a base model) or a base without a hint, else one more than its base's; a
+     * cycle (a tensor that went back to an earlier value) ends the walk. Memoised in {@code place}.
+     */
+    static int placeInChain(ContentHash id, Map<ContentHash, TensorHints.Hint> hints, Map<ContentHash, Integer> place) {
+        List<ContentHash> path = new java.util.ArrayList<>();
+        Set<ContentHash> seen = new HashSet<>();
+        ContentHash at = id;
+        int known = -1; // the place of the node the walk stopped at, -1 for none
+        while (true) {
+            Integer p = place.get(at);
+            if (p != null) {
+                known = p;
+                break;
+            }
+            if (!seen.add(at)) {
+                break; // a cycle: the repeated chunk counts as a start
+            }
+            path.add(at);
+            TensorHints.Hint h = hints.get(at);
+            if (h == null || h.base() == null) {
+                break;
+            }
+            at = h.base();
+        }
+        // The walk's last chunk follows the known place, or starts a chain; each before it is one further.
+        int next = known >= 0 ? known + 1 : 0;
+        for (int i = path.size() - 1; i >= 0; i--) {
+            place.put(path.get(i), next++);
+        }
+        return place.get(id);
     }
 
     /**

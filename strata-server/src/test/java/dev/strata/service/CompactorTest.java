@@ -13,8 +13,11 @@ import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.store.local.LocalPackStore;
 import java.nio.file.Path;
 import java.time.Clock;
+import dev.strata.core.codec.FloatFormat;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,6 +25,32 @@ import org.junit.jupiter.api.io.TempDir;
 /** Raw chunks are compressed in place of their packs; ids, bytes and incompressible chunks are untouched. */
 class CompactorTest {
     @TempDir Path tmp;
+
+    /** Packs are compacted in chain order: a chunk's place is the number of hinted bases behind it. */
+    @Test
+    void placeInChainCountsTheBasesBehindAChunk() {
+        ContentHash[] c = new ContentHash[8];
+        for (int i = 0; i < c.length; i++) {
+            c[i] = ContentHash.of(new byte[] {(byte) i});
+        }
+        Map<ContentHash, TensorHints.Hint> hints = new HashMap<>();
+        hints.put(c[0], new TensorHints.Hint(FloatFormat.BF16, null)); // a first checkpoint
+        hints.put(c[1], new TensorHints.Hint(FloatFormat.BF16, c[0]));
+        hints.put(c[2], new TensorHints.Hint(FloatFormat.BF16, c[1]));
+        hints.put(c[3], new TensorHints.Hint(FloatFormat.BF16, c[2]));
+        hints.put(c[4], new TensorHints.Hint(FloatFormat.BF16, c[5])); // a tensor that went back: a cycle
+        hints.put(c[5], new TensorHints.Hint(FloatFormat.BF16, c[4]));
+        hints.put(c[6], new TensorHints.Hint(FloatFormat.BF16, c[7])); // a base without a hint (settled)
+        Map<ContentHash, Integer> place = new HashMap<>();
+        assertEquals(2, Compactor.placeInChain(c[2], hints, place));
+        assertEquals(3, Compactor.placeInChain(c[3], hints, place), "continues from the memoised base");
+        assertEquals(0, Compactor.placeInChain(c[0], hints, place));
+        assertEquals(1, Compactor.placeInChain(c[1], hints, place));
+        assertEquals(1, Compactor.placeInChain(c[4], hints, place), "the cycle ends the walk");
+        assertEquals(0, Compactor.placeInChain(c[5], hints, place));
+        assertEquals(1, Compactor.placeInChain(c[6], hints, place));
+        assertEquals(0, Compactor.placeInChain(c[7], hints, place));
+    }
 
     @Test
     void compressesCompressibleRawChunksAndKeepsEveryByte() {
