@@ -79,11 +79,15 @@ public final class Compactor {
         Set<ContentHash> bases = new HashSet<>();
         Set<ContentHash> stored = new HashSet<>();
         Map<String, long[]> perPack = new HashMap<>(); // pack -> {raw bytes, all bytes, tensor chunks to encode}
-        Map<String, Integer> chainRank = new HashMap<>(); // pack -> earliest place of its tensor chunks in their chains
+        // pack -> the earliest and the latest place of its tensor chunks in their chains
+        Map<String, Integer> firstPlace = new HashMap<>();
+        Map<String, Integer> lastPlace = new HashMap<>();
         Map<ContentHash, Integer> place = new HashMap<>();
         for (ChunkInfo c : store.list()) {
             if (hints.containsKey(c.id())) {
-                chainRank.merge(c.packId(), placeInChain(c.id(), hints, place), Math::min);
+                int at = placeInChain(c.id(), hints, place);
+                firstPlace.merge(c.packId(), at, Math::min);
+                lastPlace.merge(c.packId(), at, Math::max);
             }
             long[] t = perPack.computeIfAbsent(c.packId(), k -> new long[3]);
             t[1] += c.encodedLength();
@@ -106,10 +110,10 @@ public final class Compactor {
         Set<String> written = new HashSet<>(); // packs this run wrote
         // Bases before the chunks that name them (pack ids are random): a chunk handled before its
         // base would make that base a chain's start and stop it from becoming a delta itself, so
-        // where chains restart would depend on when compaction caught the pushes.
-        List<PackInfo> ordered = new java.util.ArrayList<>(store.packs());
-        ordered.sort(java.util.Comparator.comparingInt((PackInfo p) -> chainRank.getOrDefault(p.packId(), Integer.MAX_VALUE)));
-        for (PackInfo p : ordered) {
+        // where chains restart would depend on when compaction caught the pushes. Among packs that
+        // start at the same place, one that also holds later chunks (a commit's last chunks and
+        // the next commit's first) goes after those that do not.
+        for (PackInfo p : inChainOrder(store.packs(), firstPlace, lastPlace)) {
             long[] t = perPack.get(p.packId());
             // The unsealed pack too: a lone model or the last checkpoint of a series is compacted
             // without waiting for more pushes (repacking it seals it; new chunks go to a new one).
@@ -179,6 +183,17 @@ public final class Compactor {
     }
 
     /**
+     * The packs by the earliest place of their tensor chunks in their chains, then by the latest;
+     * packs without tensor chunks last; the rest of the order is the given one (by pack id).
+     */
+    static List<PackInfo> inChainOrder(List<PackInfo> packs, Map<String, Integer> firstPlace, Map<String, Integer> lastPlace) {
+        List<PackInfo> ordered = new java.util.ArrayList<>(packs);
+        ordered.sort(java.util.Comparator.comparingInt((PackInfo p) -> firstPlace.getOrDefault(p.packId(), Integer.MAX_VALUE))
+                .thenComparingInt(p -> lastPlace.getOrDefault(p.packId(), Integer.MAX_VALUE)));
+        return ordered;
+    }
+
+    /**
      * How many hinted bases lie behind chunk {@code id}: 0 for a chunk whose hint names no base (a
      * first checkpoint, a base model) or a base without a hint, else one more than its base's; a
      * cycle (a tensor that went back to an earlier value) ends the walk. Memoised in {@code place}.
@@ -215,13 +230,14 @@ public final class Compactor {
     /**
      * The smallest of the chunk's current encoding, its float encoding, and a delta against its
      * hint's base (when the base is stored, is no deeper than the depth limit allows, and the chunk
-     * is no base itself).
+     * is no base itself). A delta comes back only when it beats the float encoding
+     * ({@link Codecs#encodeDelta}), so the float encoding is made only when no delta does.
      */
     private EncodedChunk encodeTensorChunk(ContentHash id, EncodedChunk chunk, TensorHints.Hint h, Set<ContentHash> bases,
                                            long[] counts) {
         byte[] raw = Codecs.decode(chunk);
         recent.put(id, raw);
-        EncodedChunk best = Codecs.compressFloat(raw, h.format());
+        EncodedChunk best = null;
         if (h.base() != null && maxDeltaDepth > 0 && !bases.contains(id) && store.exists(h.base())) {
             int baseDepth = DeltaChains.depthOf(store, h.base());
             if (baseDepth < maxDeltaDepth) {
@@ -230,13 +246,16 @@ public final class Compactor {
                     baseRaw = store.get(h.base()); // decodes the base's own chain
                 }
                 java.util.Optional<EncodedChunk> d = Codecs.encodeDelta(raw, h.format(), h.base(), baseRaw, baseDepth);
-                if (d.isPresent() && d.get().data().length < best.data().length) {
+                if (d.isPresent()) {
                     best = d.get();
                     bases.add(h.base());
                     baseOf.put(id, h.base());
                     counts[1]++;
                 }
             }
+        }
+        if (best == null) {
+            best = Codecs.compressFloat(raw, h.format());
         }
         counts[0]++;
         return best.data().length < chunk.data().length ? best : chunk;

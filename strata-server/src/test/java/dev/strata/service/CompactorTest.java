@@ -10,6 +10,7 @@ import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.store.ChunkStore;
 import dev.strata.core.store.EncodedChunk;
+import dev.strata.core.store.PackInfo;
 import dev.strata.core.store.local.LocalPackStore;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -50,6 +51,16 @@ class CompactorTest {
         assertEquals(0, Compactor.placeInChain(c[5], hints, place));
         assertEquals(1, Compactor.placeInChain(c[6], hints, place));
         assertEquals(0, Compactor.placeInChain(c[7], hints, place));
+    }
+
+    /** A pack that also holds the next commit's first chunks goes after the packs of this commit alone. */
+    @Test
+    void packsGoInChainOrder() {
+        List<PackInfo> packs = List.of(new PackInfo("a", 1, 1, true), new PackInfo("b", 1, 1, true),
+                new PackInfo("c", 1, 1, true), new PackInfo("d", 1, 1, true), new PackInfo("e", 1, 1, true));
+        Map<String, Integer> first = Map.of("a", 0, "b", 0, "d", 1, "e", 0);
+        Map<String, Integer> last = Map.of("a", 1, "b", 0, "d", 1, "e", 0);
+        assertEquals(List.of("b", "e", "a", "d", "c"), Compactor.inChainOrder(packs, first, last).stream().map(PackInfo::packId).toList());
     }
 
     @Test
