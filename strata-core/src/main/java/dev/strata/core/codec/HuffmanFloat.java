@@ -17,9 +17,11 @@ import java.nio.ByteOrder;
  * <p>Why: the symbol carries the exponent's redundancy plus the little the top mantissa bits hold
  * given the exponent (~0.05 bit per element), which pays for Huffman's loss against rANS, and a
  * table lookup decodes about two symbols at once. The fields move with one {@code pext} /
- * {@code pdep} per four halves ({@link Long#compress} / {@link Long#expand}). Every element has
- * its field, zeros included, and the low halves are never entropy-coded, so chunks with many zeros
- * (residuals, moments) or compressible low bits stay on version 1 ({@link FloatCodec#encode}).
+ * {@code pdep} per four halves ({@link Long#compress} / {@link Long#expand}). Fields and low
+ * halves are never entropy-coded, so DELTA residuals and chunks with compressible low bits mostly
+ * stay on version 1; zeros get their own symbol and no field ({@link #FLAG_ZEROS}), but Huffman
+ * codes it in at least a bit, so a mostly-zero chunk keeps version 1 when that is more than
+ * {@link FloatCodec#V1_MARGIN} smaller ({@link FloatCodec#encode}).
  *
  * <p>Layout: version (2), format id, phase, flags (bit 0: no sign bits, every sign is 0; the other
  * bits 0); the phase bytes and the trailing bytes (as version 1); the code table; 4 × u32 stream
