@@ -35,7 +35,10 @@ import java.util.function.Predicate;
  */
 public interface ChunkStore extends Closeable {
 
-    /** Stores an encoded chunk unless present. Returns true when this call added it. */
+    /**
+     * Stores an encoded chunk unless present. Returns true when this call added it. Keeps no
+     * reference to {@code chunk}'s array once it returns, so a caller may reuse the array.
+     */
     boolean put(ContentHash id, EncodedChunk chunk);
 
     /** Makes every put that returned before this call durable (fsync of data and directory). */

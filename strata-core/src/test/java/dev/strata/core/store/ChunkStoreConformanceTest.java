@@ -93,6 +93,18 @@ public abstract class ChunkStoreConformanceTest {
         assertArrayEquals(c.raw(), stored.data());
     }
 
+    /** The upload path reads every frame into one array: a store must copy what it keeps before put returns. */
+    @Test
+    void putKeepsNoReferenceToTheCallersArray() {
+        TestChunks c = TestChunks.random(random, 10_000);
+        byte[] reused = c.encoded().data().clone();
+        assertTrue(store.put(c.id(), new EncodedChunk(Codec.RAW, reused.length, reused)));
+        java.util.Arrays.fill(reused, (byte) 0x5a);
+        assertStored(c);
+        reopen();
+        assertStored(c);
+    }
+
     @Test
     void zstdChunkRoundTripsBitExactAndStaysEncoded() {
         TestChunks c = TestChunks.compressible(random, 50_000);
