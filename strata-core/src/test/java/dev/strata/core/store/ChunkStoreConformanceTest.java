@@ -93,7 +93,7 @@ public abstract class ChunkStoreConformanceTest {
         assertArrayEquals(c.raw(), stored.data());
     }
 
-    /** The upload path reads every frame into one array: a store must copy what it keeps before put returns. */
+    /** The upload path reuses one array for frames of equal length: a store must copy what it keeps before put returns. */
     @Test
     void putKeepsNoReferenceToTheCallersArray() {
         TestChunks c = TestChunks.random(random, 10_000);
