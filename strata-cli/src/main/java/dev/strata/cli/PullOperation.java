@@ -6,6 +6,7 @@ import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
 import dev.strata.core.FileManifest;
+import dev.strata.core.InvalidInputException;
 import dev.strata.core.Names;
 import dev.strata.core.chunk.ChunkSpan;
 import dev.strata.core.chunk.ChunkedFile;
@@ -14,11 +15,10 @@ import dev.strata.core.codec.Codecs;
 import dev.strata.core.store.EarlySync;
 import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.wire.ChunkFrames;
-import java.io.BufferedInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -188,33 +188,37 @@ final class PullOperation {
 
     /**
      * Fetches chunks [from, to) of a file as frames, verifies each against its id, writes it in
-     * place. Raw frames (most of a model's bytes) go through one buffer reused for the whole run:
-     * a fresh 1 MiB array per chunk is a humongous allocation in G1, zeroed and then overwritten.
+     * place. Raw frames (most of a model's bytes) go through one direct buffer per thread, read
+     * from the connection, hashed and written without entering the heap ({@link DirectHttp}).
      */
     private long fetchRun(String repoPath, String commit, String filePath, String path, List<ChunkRef> chunks, long[] offsets,
                           int from, int to, FileChannel out, Progress bar) throws IOException {
         long fetched = 0;
-        byte[] buf = new byte[ChunkFrames.MAX_RAW];
-        StrataClient.Streamed r = client.stream(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, null, true);
-        try (InputStream in = new BufferedInputStream(r.body(), 1 << 20)) {
+        ByteBuffer buf = RAW_BUFFER.get();
+        byte[] head = new byte[ChunkFrames.HEADER];
+        try (ReadableByteChannel in = client.channel(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, true)) {
             for (int k = from; k < to; k++) {
-                ChunkFrames.Header h = ChunkFrames.readHeader(in);
+                if (!readFully(in, ByteBuffer.wrap(head))) {
+                    throw new CorruptDataException("chunk " + k + " of " + path, chunks.get(k).id().hex(), "end of stream");
+                }
+                ChunkFrames.Header h = ChunkFrames.parseHeader(head);
                 ContentHash want = chunks.get(k).id();
-                if (h == null || !h.id().equals(want)) {
-                    throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), h == null ? "end of stream" : h.id().hex());
+                if (!h.id().equals(want)) {
+                    throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), h.id().hex());
                 }
                 // The end-to-end check the request promised the server (X-Strata-Verify: client).
                 ByteBuffer chunk;
                 if (h.codec() == Codec.RAW) {
-                    ChunkFrames.readBody(in, buf, 0, h.encodedLength());
-                    ContentHash got = ContentHash.of(buf, 0, h.encodedLength());
+                    buf.clear().limit(h.encodedLength());
+                    readBody(in, buf);
+                    ContentHash got = ContentHash.of(buf.flip().duplicate());
                     if (!got.equals(want)) {
                         throw new CorruptDataException("chunk id", want.hex(), got.hex());
                     }
-                    chunk = ByteBuffer.wrap(buf, 0, h.encodedLength());
+                    chunk = buf;
                 } else {
                     byte[] data = new byte[h.encodedLength()];
-                    ChunkFrames.readBody(in, data, 0, data.length);
+                    readBody(in, ByteBuffer.wrap(data));
                     chunk = ByteBuffer.wrap(Codecs.verify(want, new EncodedChunk(h.codec(), h.rawLength(), data)));
                 }
                 int n = chunk.remaining();
@@ -224,6 +228,30 @@ final class PullOperation {
             }
         }
         return fetched;
+    }
+
+    /** One raw chunk's buffer per pull thread: direct, so socket reads, hashing and file writes skip the heap. */
+    private static final ThreadLocal<ByteBuffer> RAW_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(ChunkFrames.MAX_RAW));
+
+    /** Fills {@code b}; false if the stream ended before its first byte, malformed input if inside it. */
+    private static boolean readFully(ReadableByteChannel in, ByteBuffer b) throws IOException {
+        boolean any = false;
+        while (b.hasRemaining()) {
+            if (in.read(b) < 0) {
+                if (!any) {
+                    return false;
+                }
+                throw new InvalidInputException("chunk frame stream ends inside a frame");
+            }
+            any = true;
+        }
+        return true;
+    }
+
+    private static void readBody(ReadableByteChannel in, ByteBuffer b) throws IOException {
+        if (!readFully(in, b)) {
+            throw new InvalidInputException("chunk frame stream ends inside a frame");
+        }
     }
 
     /** Starts an fsync of the file after every {@link #SYNC_BYTES} written; {@link #finish} is the real fsync. */

@@ -10,7 +10,11 @@ import java.net.ConnectException;
 import java.net.HttpURLConnection;
 import java.net.URI;
 import java.net.URLEncoder;
+import java.nio.channels.Channels;
+import java.nio.channels.ReadableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * A thin client for Strata's REST API (docs/api.md). Errors come back as {@link ApiException}
@@ -18,6 +22,8 @@ import java.nio.charset.StandardCharsets;
  */
 public final class StrataClient implements AutoCloseable {
     static final ObjectMapper JSON = new ObjectMapper();
+    /** Largest JSON answer read from a {@link DirectHttp} exchange. */
+    static final int MAX_JSON = 16 << 20;
     private final URI base;
     private final String token;
 
@@ -122,6 +128,86 @@ public final class StrataClient implements AutoCloseable {
         return json(open("POST", path), "application/octet-stream", body, length);
     }
 
+    /**
+     * Posts a body its owner writes to the connection (chunk frames from files) and reads the JSON
+     * answer. Over plain http the body goes straight to the socket ({@link DirectHttp}).
+     */
+    public JsonNode post(String path, String contentType, DirectHttp.Body body) {
+        if (!DirectHttp.supports(base)) {
+            HttpURLConnection c = open("POST", path);
+            return json(c, connect(c, contentType, body));
+        }
+        Map<String, String> headers = headers();
+        headers.put("Content-Type", contentType);
+        try (DirectHttp r = direct("POST", path, headers, body)) {
+            byte[] answer = r.readAll(MAX_JSON);
+            if (r.status() >= 300) {
+                throw error(r.status(), answer);
+            }
+            return parse(r.status(), answer);
+        } catch (IOException e) {
+            throw ioError(e);
+        }
+    }
+
+    /**
+     * {@link #stream(String, String, boolean)} as a channel: over plain http a {@link DirectHttp}
+     * exchange, so the caller can read chunk frames into direct buffers and its bytes never pass
+     * through the heap. The caller closes it.
+     */
+    public ReadableByteChannel channel(String path, boolean verifiesIds) {
+        if (!DirectHttp.supports(base)) {
+            return Channels.newChannel(stream(path, null, verifiesIds).body());
+        }
+        Map<String, String> headers = headers();
+        readHeaders(headers, verifiesIds);
+        DirectHttp r = null;
+        try {
+            r = direct("GET", path, headers, null);
+            if (r.status() >= 300) {
+                byte[] answer = r.readAll(1 << 16);
+                throw error(r.status(), answer);
+            }
+            return r;
+        } catch (IOException e) {
+            throw ioError(e);
+        } finally {
+            if (r != null && r.status() >= 300) {
+                try {
+                    r.close();
+                } catch (IOException ignored) {
+                    // the error above says what went wrong
+                }
+            }
+        }
+    }
+
+    private DirectHttp direct(String method, String path, Map<String, String> headers, DirectHttp.Body body) throws IOException {
+        try {
+            return DirectHttp.exchange(URI.create(base + path), method, headers, body);
+        } catch (ConnectException e) {
+            throw unreachable();
+        }
+    }
+
+    /** The headers every request carries: the token, if any. */
+    private Map<String, String> headers() {
+        Map<String, String> h = new LinkedHashMap<>();
+        if (token != null && !token.isEmpty()) {
+            h.put("Authorization", "Bearer " + token);
+        }
+        return h;
+    }
+
+    /** The headers of a chunk read; {@code verifiesIds}: see {@link #stream(String, String, boolean)}. */
+    private static void readHeaders(Map<String, String> h, boolean verifiesIds) {
+        if (verifiesIds) {
+            h.put("X-Strata-Verify", "client");
+        }
+        // Chunk frames may then carry FLOAT chunks as stored: this build decodes every version.
+        h.put("X-Strata-Float", Integer.toString(Codecs.FLOAT_VERSION));
+    }
+
     public void delete(String path) {
         json(open("DELETE", path), null, null);
     }
@@ -144,11 +230,9 @@ public final class StrataClient implements AutoCloseable {
         if (range != null) {
             c.setRequestProperty("Range", range);
         }
-        if (verifiesIds) {
-            c.setRequestProperty("X-Strata-Verify", "client");
-        }
-        // Chunk frames may then carry FLOAT chunks as stored: this build decodes every version.
-        c.setRequestProperty("X-Strata-Float", Integer.toString(Codecs.FLOAT_VERSION));
+        Map<String, String> h = new LinkedHashMap<>();
+        readHeaders(h, verifiesIds);
+        h.forEach(c::setRequestProperty);
         int status = connect(c, null, null, 0);
         if (status >= 300) {
             throw error(status, errorBody(c));
@@ -156,7 +240,7 @@ public final class StrataClient implements AutoCloseable {
         try {
             return new Streamed(status, c.getInputStream());
         } catch (IOException e) {
-            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+            throw ioError(e);
         }
     }
 
@@ -169,7 +253,7 @@ public final class StrataClient implements AutoCloseable {
         try (InputStream in = c.getInputStream()) {
             return in.readAllBytes();
         } catch (IOException e) {
-            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+            throw ioError(e);
         }
     }
 
@@ -178,7 +262,10 @@ public final class StrataClient implements AutoCloseable {
     }
 
     private JsonNode json(HttpURLConnection c, String contentType, byte[] body, int length) {
-        int status = connect(c, contentType, body, length);
+        return json(c, connect(c, contentType, body, length));
+    }
+
+    private JsonNode json(HttpURLConnection c, int status) {
         if (status >= 300) {
             throw error(status, errorBody(c));
         }
@@ -186,8 +273,12 @@ public final class StrataClient implements AutoCloseable {
         try (InputStream in = c.getInputStream()) {
             bytes = in.readAllBytes();
         } catch (IOException e) {
-            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+            throw ioError(e);
         }
+        return parse(status, bytes);
+    }
+
+    private static JsonNode parse(int status, byte[] bytes) {
         if (bytes.length == 0) {
             return JSON.nullNode();
         }
@@ -200,22 +291,44 @@ public final class StrataClient implements AutoCloseable {
 
     /** Sends the request (and body) and returns the status; connection failures become ApiException. */
     private int connect(HttpURLConnection c, String contentType, byte[] body, int length) {
+        return connect(c, contentType, body == null ? null : new DirectHttp.Body() {
+            @Override
+            public long length() {
+                return length;
+            }
+
+            @Override
+            public void writeTo(java.nio.channels.WritableByteChannel out) throws IOException {
+                DirectHttp.writeFully(out, java.nio.ByteBuffer.wrap(body, 0, length));
+            }
+        });
+    }
+
+    private int connect(HttpURLConnection c, String contentType, DirectHttp.Body body) {
         try {
             if (body != null) {
                 c.setDoOutput(true);
-                c.setFixedLengthStreamingMode(length);
+                c.setFixedLengthStreamingMode(body.length());
                 c.setRequestProperty("Content-Type", contentType);
                 try (OutputStream out = c.getOutputStream()) {
-                    out.write(body, 0, length);
+                    body.writeTo(Channels.newChannel(out));
                 }
             }
             return c.getResponseCode();
         } catch (ConnectException e) {
-            throw new ApiException(0, "unreachable", "cannot reach the Strata server at " + base
-                    + " (is `strata serve` running? set STRATA_URL or --url)");
+            throw unreachable();
         } catch (IOException e) {
-            throw new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
+            throw ioError(e);
         }
+    }
+
+    private ApiException unreachable() {
+        return new ApiException(0, "unreachable", "cannot reach the Strata server at " + base
+                + " (is `strata serve` running? set STRATA_URL or --url)");
+    }
+
+    private ApiException ioError(IOException e) {
+        return new ApiException(0, "io", "connection to " + base + " failed: " + e.getMessage());
     }
 
     private static byte[] errorBody(HttpURLConnection c) {

@@ -11,6 +11,7 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -30,7 +31,7 @@ import java.util.concurrent.atomic.AtomicLong;
  * segment by segment from the chunker; every {@link #IDS_PER_ROUND} new ids, or
  * {@link #BYTES_PER_ROUND} of new chunk bytes (model files have few, large chunks), the pipeline
  * asks the server which it lacks and uploads those in batches of about {@link #BATCH_BYTES},
- * re-reading them from the files (still in the page cache). One thread negotiates round after
+ * sending them from the files (still in the page cache; raw frames by {@code sendfile}). One thread negotiates round after
  * round; {@code inFlight} threads send the batches of all rounds, so hashing, negotiation, upload
  * and the server's writes and fsyncs overlap.
  *
@@ -52,8 +53,6 @@ final class UploadPipeline implements AutoCloseable {
     private final ExecutorService negotiator = Executors.newSingleThreadExecutor(
             Thread.ofPlatform().name("strata-push-negotiate").daemon().factory());
     private final ExecutorService senders;
-    /** Reused request bodies for raw batches: a 32 MiB array per batch would be a humongous allocation each time. */
-    private final java.util.concurrent.BlockingQueue<byte[]> buffers = new java.util.concurrent.LinkedBlockingQueue<>();
     private final Set<ContentHash> seen = new HashSet<>();
     private final List<Future<?>> rounds = new ArrayList<>();
     private final List<Future<?>> sends = java.util.Collections.synchronizedList(new ArrayList<>());
@@ -164,29 +163,19 @@ final class UploadPipeline implements AutoCloseable {
     }
 
     private void send(List<ContentHash> batch, Map<ContentHash, Source> sources) throws Exception {
-        byte[] buffer = compress ? null : buffers.poll();
-        try {
-            int length;
-            if (compress) {
-                byte[] body = encode(batch, sources, true);
-                client.postBytes(sessionPath + "/chunks", body);
-                length = body.length;
-            } else {
-                long needed = frameBytes(batch, sources);
-                if (buffer == null || buffer.length < needed) {
-                    buffer = new byte[Math.toIntExact(Math.max(needed, BATCH_BYTES + (2 << 20)))];
-                }
-                length = encodeRaw(batch, sources, buffer);
-                client.postBytes(sessionPath + "/chunks", buffer, length);
-            }
-            sentBytes.addAndGet(length);
-            sentChunks.addAndGet(batch.size());
-            bar.add(batch.stream().mapToLong(id -> sources.get(id).length()).sum());
-        } finally {
-            if (buffer != null) {
-                buffers.add(buffer);
-            }
+        long length;
+        if (compress) {
+            byte[] body = encode(batch, sources, true);
+            client.postBytes(sessionPath + "/chunks", body);
+            length = body.length;
+        } else {
+            RawFrames body = new RawFrames(batch, sources);
+            client.post(sessionPath + "/chunks", "application/octet-stream", body);
+            length = body.length();
         }
+        sentBytes.addAndGet(length);
+        sentChunks.addAndGet(batch.size());
+        bar.add(batch.stream().mapToLong(id -> sources.get(id).length()).sum());
     }
 
     long sentBytes() {
@@ -207,30 +196,43 @@ final class UploadPipeline implements AutoCloseable {
         senders.shutdownNow();
     }
 
-    static long frameBytes(List<ContentHash> batch, Map<ContentHash, Source> sources) {
-        long total = 0;
-        for (ContentHash id : batch) {
-            total += ChunkFrames.HEADER + sources.get(id).length();
-        }
-        return total;
-    }
-
-    /** Raw frames read from the files straight into {@code body} (no intermediate copies); returns the length. */
-    static int encodeRaw(List<ContentHash> batch, Map<ContentHash, Source> sources, byte[] body) throws IOException {
-        Map<Path, FileChannel> open = new TreeMap<>();
-        try {
-            int pos = 0;
+    /**
+     * A request body of raw chunk frames written from the files to the connection: each frame's
+     * header, then its bytes by {@link FileChannel#transferTo} ({@code sendfile} to a socket: the
+     * chunk goes from the page cache to the socket without a copy in this process).
+     */
+    record RawFrames(List<ContentHash> batch, Map<ContentHash, Source> sources) implements DirectHttp.Body {
+        @Override
+        public long length() {
+            long total = 0;
             for (ContentHash id : batch) {
-                Source s = sources.get(id);
-                ChunkFrames.writeHeader(body, pos, id, Codec.RAW, s.length(), s.length());
-                pos += ChunkFrames.HEADER;
-                readFully(channel(open, s.file()), ByteBuffer.wrap(body, pos, s.length()), s);
-                pos += s.length();
+                total += ChunkFrames.HEADER + sources.get(id).length();
             }
-            return pos;
-        } finally {
-            for (FileChannel ch : open.values()) {
-                ch.close();
+            return total;
+        }
+
+        @Override
+        public void writeTo(WritableByteChannel out) throws IOException {
+            Map<Path, FileChannel> open = new TreeMap<>();
+            try {
+                byte[] header = new byte[ChunkFrames.HEADER];
+                for (ContentHash id : batch) {
+                    Source s = sources.get(id);
+                    ChunkFrames.writeHeader(header, 0, id, Codec.RAW, s.length(), s.length());
+                    DirectHttp.writeFully(out, ByteBuffer.wrap(header));
+                    FileChannel ch = channel(open, s.file());
+                    for (long done = 0; done < s.length(); ) {
+                        long n = ch.transferTo(s.offset() + done, s.length() - done, out);
+                        if (n <= 0 && ch.size() < s.offset() + s.length()) {
+                            throw new IOException(s.file() + " changed while pushing (shorter than when it was hashed)");
+                        }
+                        done += n;
+                    }
+                }
+            } finally {
+                for (FileChannel ch : open.values()) {
+                    ch.close();
+                }
             }
         }
     }

@@ -225,4 +225,43 @@ class ApiProtocolTest {
         HttpResponse<byte[]> back = send(req("/api/v1/repos/lab/resume/files/resume.bin?rev=main"));
         assertArrayEquals(all, back.body());
     }
+
+    /** The bulk calls (DirectHttp over plain http) report the server's errors as the other calls do. */
+    @Test
+    void bulkCallsReportTheServersErrors() throws Exception {
+        StrataClient admin = new StrataClient(server.url(), server.adminToken());
+        byte[] chunk = "not in any session".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        ByteArrayOutputStream frames = new ByteArrayOutputStream();
+        ChunkFrames.write(frames, ContentHash.of(chunk), new EncodedChunk(Codec.RAW, chunk.length, chunk));
+        StrataClient.ApiException e = org.junit.jupiter.api.Assertions.assertThrows(StrataClient.ApiException.class,
+                () -> admin.post("/api/v1/repos/lab/api/uploads/nosuchsession/chunks", "application/octet-stream", body(frames.toByteArray())));
+        assertEquals(404, e.status());
+        assertTrue(e.getMessage().contains("nosuchsession"), e.getMessage());
+
+        // A body of 64 MiB the server refuses before reading it: the answer is its 401, not a broken pipe.
+        StrataClient stranger = new StrataClient(server.url(), "not-a-token");
+        byte[] big = new byte[64 << 20];
+        e = org.junit.jupiter.api.Assertions.assertThrows(StrataClient.ApiException.class,
+                () -> stranger.post("/api/v1/repos/lab/api/uploads/x/chunks", "application/octet-stream", body(big)));
+        assertEquals(401, e.status(), e.getMessage());
+
+        e = org.junit.jupiter.api.Assertions.assertThrows(StrataClient.ApiException.class,
+                () -> admin.channel("/api/v1/repos/lab/api/chunks/no-such-file.bin?rev=main", true));
+        assertEquals(404, e.status());
+        assertTrue(e.getMessage().contains("no-such-file.bin"), e.getMessage());
+    }
+
+    private static DirectHttp.Body body(byte[] b) {
+        return new DirectHttp.Body() {
+            @Override
+            public long length() {
+                return b.length;
+            }
+
+            @Override
+            public void writeTo(java.nio.channels.WritableByteChannel out) throws java.io.IOException {
+                DirectHttp.writeFully(out, java.nio.ByteBuffer.wrap(b));
+            }
+        };
+    }
 }

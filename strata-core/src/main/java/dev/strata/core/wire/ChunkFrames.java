@@ -72,6 +72,11 @@ public final class ChunkFrames {
         if (n < HEADER) {
             throw new InvalidInputException("chunk frame stream ends inside a frame header");
         }
+        return parseHeader(h);
+    }
+
+    /** Parses and checks a frame header of {@link #HEADER} bytes (read by the caller from wherever). */
+    public static Header parseHeader(byte[] h) {
         ContentHash id = ContentHash.fromBytes(h, 0);
         Codec codec;
         try {
