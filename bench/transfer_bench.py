@@ -3,8 +3,9 @@
 `borg create`, all on the same disk (bench/out). JSON on stdout, a human table on stderr.
 
 Every timed command is measured from process start to exit followed by `sync` (so the JVM start-up of
-the Strata client is inside; the Strata server fsyncs each chunk batch before acknowledging it, so the
-baseline `cp -r` and borg pay for durability too). Sources are in the page cache (read once before;
+the Strata client is inside; the Strata server fsyncs a push's chunks before it stores the push's
+manifests, and a pull fsyncs the file before it lands, so the baseline `cp -r` and borg pay for durability
+too). Sources are in the page cache (read once before;
 caches are never dropped). Each repetition gets a fresh Strata server (new data dir, so "new data" is
 really new) and a fresh borg repository. A Strata server is a long-running daemon, so before anything is
 timed each fresh server is warmed up (its JIT) by one push and one pull of an unrelated 256 MiB model into
