@@ -127,7 +127,7 @@ class DirectHttpTest {
             assertEquals(201, r.status());
             assertArrayEquals(ascii("{}"), r.readAll(1024));
             byte[] req = p.request.get(10, TimeUnit.SECONDS);
-            String head = new String(req, 0, indexOf(req, ascii("\r\n\r\n")), StandardCharsets.ISO_8859_1);
+            String head = new String(req, 0, dev.strata.core.store.TestBytes.find(req, ascii("\r\n\r\n")), StandardCharsets.ISO_8859_1);
             List<String> lines = List.of(head.split("\r\n"));
             assertEquals("POST /api/v1/x%20y?a=b&c=d HTTP/1.1", lines.get(0));
             assertTrue(lines.contains("Host: 127.0.0.1:" + p.server.getLocalPort()), head);
@@ -205,18 +205,5 @@ class DirectHttpTest {
             assertThrows(IllegalArgumentException.class,
                     () -> DirectHttp.exchange(p.uri("/"), "GET", Map.of("X-Strata-Verify", "client\r\nEvil: 1"), null));
         }
-    }
-
-    private static int indexOf(byte[] a, byte[] b) {
-        outer:
-        for (int i = 0; i + b.length <= a.length; i++) {
-            for (int j = 0; j < b.length; j++) {
-                if (a[i + j] != b[j]) {
-                    continue outer;
-                }
-            }
-            return i;
-        }
-        return -1;
     }
 }
