@@ -25,8 +25,9 @@ import java.util.Map;
  *
  * <p>Narrow on purpose: one connection per exchange ({@code Connection: close}; a bulk call moves
  * megabytes, a connection on loopback costs microseconds), a fixed-length request body, and a
- * response with {@code Content-Length}, chunked encoding or read to the close. https and every
- * other call go through {@link StrataClient}'s {@code HttpURLConnection}.
+ * response with {@code Content-Length}, chunked encoding or read to the close. https, a server
+ * behind a configured proxy, and every other call go through {@link StrataClient}'s
+ * {@code HttpURLConnection}.
  */
 final class DirectHttp implements ReadableByteChannel, Closeable {
     /** Largest response head accepted (status line and headers). */
@@ -72,8 +73,13 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
         }
     }
 
+    /** Plain http to a server reached without a proxy (a configured proxy keeps every call on {@code HttpURLConnection}). */
     static boolean supports(URI base) {
-        return "http".equals(base.getScheme());
+        if (!"http".equals(base.getScheme())) {
+            return false;
+        }
+        java.net.ProxySelector proxies = java.net.ProxySelector.getDefault();
+        return proxies == null || proxies.select(base).stream().allMatch(p -> p.type() == java.net.Proxy.Type.DIRECT);
     }
 
     /**

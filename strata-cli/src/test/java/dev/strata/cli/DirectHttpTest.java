@@ -192,6 +192,12 @@ class DirectHttpTest {
     }
 
     @Test
+    void onlyPlainHttpWithoutAProxyGoesDirect() {
+        assertTrue(DirectHttp.supports(URI.create("http://127.0.0.1:8470")));
+        assertTrue(!DirectHttp.supports(URI.create("https://strata.example:8470")), "TLS stays on HttpURLConnection");
+    }
+
+    @Test
     void refusesMalformedAnswersAndHeaders() throws Exception {
         try (Peer p = new Peer(List.of(ascii("SSH-2.0-OpenSSH\r\n\r\n")))) {
             assertThrows(IOException.class, () -> DirectHttp.exchange(p.uri("/"), "GET", Map.of(), null));
