@@ -39,6 +39,21 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
         long length();
 
         void writeTo(WritableByteChannel out) throws IOException;
+
+        /** The first {@code length} bytes of {@code b}. */
+        static Body of(byte[] b, int length) {
+            return new Body() {
+                @Override
+                public long length() {
+                    return length;
+                }
+
+                @Override
+                public void writeTo(WritableByteChannel out) throws IOException {
+                    writeFully(out, ByteBuffer.wrap(b, 0, length));
+                }
+            };
+        }
     }
 
     private final SocketChannel ch;

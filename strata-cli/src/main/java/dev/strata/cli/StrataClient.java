@@ -291,17 +291,7 @@ public final class StrataClient implements AutoCloseable {
 
     /** Sends the request (and body) and returns the status; connection failures become ApiException. */
     private int connect(HttpURLConnection c, String contentType, byte[] body, int length) {
-        return connect(c, contentType, body == null ? null : new DirectHttp.Body() {
-            @Override
-            public long length() {
-                return length;
-            }
-
-            @Override
-            public void writeTo(java.nio.channels.WritableByteChannel out) throws IOException {
-                DirectHttp.writeFully(out, java.nio.ByteBuffer.wrap(body, 0, length));
-            }
-        });
+        return connect(c, contentType, body == null ? null : DirectHttp.Body.of(body, length));
     }
 
     private int connect(HttpURLConnection c, String contentType, DirectHttp.Body body) {

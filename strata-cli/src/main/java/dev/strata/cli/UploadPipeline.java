@@ -31,9 +31,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * segment by segment from the chunker; every {@link #IDS_PER_ROUND} new ids, or
  * {@link #BYTES_PER_ROUND} of new chunk bytes (model files have few, large chunks), the pipeline
  * asks the server which it lacks and uploads those in batches of about {@link #BATCH_BYTES},
- * sending them from the files (still in the page cache; raw frames by {@code sendfile}). One thread negotiates round after
- * round; {@code inFlight} threads send the batches of all rounds, so hashing, negotiation, upload
- * and the server's writes and fsyncs overlap.
+ * sending them from the files (still in the page cache; raw frames by {@code sendfile}). One
+ * thread negotiates round after round; {@code inFlight} threads send the batches of all rounds,
+ * so hashing, negotiation, upload and the server's writes and fsyncs overlap.
  *
  * <p>Platform threads, not virtual ones: socket I/O from a virtual thread leaves the JDK's poller
  * thread in native code, and {@code System.exit} then waits 300 ms for it (JDK 25), a toll on

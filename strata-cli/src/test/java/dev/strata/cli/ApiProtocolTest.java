@@ -234,7 +234,7 @@ class ApiProtocolTest {
         ByteArrayOutputStream frames = new ByteArrayOutputStream();
         ChunkFrames.write(frames, ContentHash.of(chunk), new EncodedChunk(Codec.RAW, chunk.length, chunk));
         StrataClient.ApiException e = org.junit.jupiter.api.Assertions.assertThrows(StrataClient.ApiException.class,
-                () -> admin.post("/api/v1/repos/lab/api/uploads/nosuchsession/chunks", "application/octet-stream", body(frames.toByteArray())));
+                () -> admin.post("/api/v1/repos/lab/api/uploads/nosuchsession/chunks", "application/octet-stream", DirectHttp.Body.of(frames.toByteArray(), frames.size())));
         assertEquals(404, e.status());
         assertTrue(e.getMessage().contains("nosuchsession"), e.getMessage());
 
@@ -242,26 +242,12 @@ class ApiProtocolTest {
         StrataClient stranger = new StrataClient(server.url(), "not-a-token");
         byte[] big = new byte[64 << 20];
         e = org.junit.jupiter.api.Assertions.assertThrows(StrataClient.ApiException.class,
-                () -> stranger.post("/api/v1/repos/lab/api/uploads/x/chunks", "application/octet-stream", body(big)));
+                () -> stranger.post("/api/v1/repos/lab/api/uploads/x/chunks", "application/octet-stream", DirectHttp.Body.of(big, big.length)));
         assertEquals(401, e.status(), e.getMessage());
 
         e = org.junit.jupiter.api.Assertions.assertThrows(StrataClient.ApiException.class,
                 () -> admin.channel("/api/v1/repos/lab/api/chunks/no-such-file.bin?rev=main", true));
         assertEquals(404, e.status());
         assertTrue(e.getMessage().contains("no-such-file.bin"), e.getMessage());
-    }
-
-    private static DirectHttp.Body body(byte[] b) {
-        return new DirectHttp.Body() {
-            @Override
-            public long length() {
-                return b.length;
-            }
-
-            @Override
-            public void writeTo(java.nio.channels.WritableByteChannel out) throws java.io.IOException {
-                DirectHttp.writeFully(out, java.nio.ByteBuffer.wrap(b));
-            }
-        };
     }
 }
