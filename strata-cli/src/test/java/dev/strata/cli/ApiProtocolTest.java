@@ -250,4 +250,44 @@ class ApiProtocolTest {
         assertEquals(404, e.status());
         assertTrue(e.getMessage().contains("no-such-file.bin"), e.getMessage());
     }
+
+    /**
+     * The bulk calls' fallback (https, or a configured proxy): HttpURLConnection, here through a
+     * "proxy" that is the server itself (it takes absolute-form request targets). A push of raw
+     * frames and a pull come back bit-exact.
+     */
+    @Test
+    void bulkCallsBehindAProxyGoThroughHttpURLConnection() throws Exception {
+        URI base = URI.create(server.url());
+        java.net.ProxySelector before = java.net.ProxySelector.getDefault();
+        java.util.concurrent.atomic.AtomicInteger proxied = new java.util.concurrent.atomic.AtomicInteger();
+        java.net.ProxySelector.setDefault(new java.net.ProxySelector() {
+            @Override
+            public List<java.net.Proxy> select(URI uri) {
+                proxied.incrementAndGet();
+                return List.of(new java.net.Proxy(java.net.Proxy.Type.HTTP, new java.net.InetSocketAddress(base.getHost(), base.getPort())));
+            }
+
+            @Override
+            public void connectFailed(URI uri, java.net.SocketAddress sa, java.io.IOException e) {}
+        });
+        try {
+            org.junit.jupiter.api.Assertions.assertFalse(DirectHttp.supports(base));
+            StrataClient client = new StrataClient(server.url(), server.adminToken());
+            byte[] data = TestData.bf16(11, 5 << 20);
+            Path dir = tmp.resolve("proxied");
+            Files.createDirectories(dir);
+            Files.write(dir.resolve("w.bin"), data);
+            PushOperation.Result pushed = new PushOperation(client).run(new PushOperation.Request(dir, "lab/api", "proxied", "via a proxy",
+                    "test", null, java.util.Map.of(), StrataClient.JSON.createObjectNode(), java.util.Map.of(), List.of(), false, 2,
+                    false, false), false);
+            assertTrue(pushed.sentChunks() > 0, "raw frames were sent");
+            Path out = tmp.resolve("proxied-out");
+            new PullOperation(client, 2, true).run("lab/api", "proxied", out, false);
+            assertArrayEquals(data, Files.readAllBytes(out.resolve("w.bin")));
+            assertTrue(proxied.get() > 0, "the calls asked the proxy selector");
+        } finally {
+            java.net.ProxySelector.setDefault(before);
+        }
+    }
 }
