@@ -10,9 +10,14 @@ import java.nio.channels.ReadableByteChannel;
 import java.nio.channels.SocketChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One HTTP/1.1 exchange over a {@link SocketChannel}, for the bulk calls of the transfer protocol
@@ -33,6 +38,14 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
     /** Largest response head accepted (status line and headers). */
     static final int MAX_HEAD = 64 << 10;
     static final int CONNECT_TIMEOUT_MS = 10_000;
+    /**
+     * An exchange still open after this long is cut off (its channel closed, so a blocked read or
+     * write fails), as {@code HttpURLConnection}'s 30-minute read timeout did for a server that
+     * stops answering. Blocking channel I/O has no timeout of its own.
+     */
+    static final Duration EXCHANGE_LIMIT = Duration.ofMinutes(30);
+    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().name("strata-http-watchdog").daemon().factory());
 
     /** A request body of known length, written to the connection by its owner. */
     interface Body {
@@ -57,6 +70,8 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
     }
 
     private final SocketChannel ch;
+    private final ScheduledFuture<?> cutoff;
+    private final Duration limit;
     /** Bytes read past the head, then the chunk-size lines of a chunked body. */
     private final ByteBuffer buf;
     private final int status;
@@ -66,8 +81,11 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
     private long left;
     private boolean done;
 
-    private DirectHttp(SocketChannel ch, ByteBuffer buf, int status, Map<String, String> headers) throws IOException {
+    private DirectHttp(SocketChannel ch, ScheduledFuture<?> cutoff, Duration limit, ByteBuffer buf, int status,
+                       Map<String, String> headers) throws IOException {
         this.ch = ch;
+        this.cutoff = cutoff;
+        this.limit = limit;
         this.buf = buf;
         this.status = status;
         this.headers = headers;
@@ -80,6 +98,9 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
             try {
                 left = Long.parseLong(length.trim());
             } catch (NumberFormatException e) {
+                throw new IOException("server sent a bad Content-Length: " + length);
+            }
+            if (left < 0) {
                 throw new IOException("server sent a bad Content-Length: " + length);
             }
             done = left == 0;
@@ -104,6 +125,12 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
      * and returned.
      */
     static DirectHttp exchange(URI target, String method, Map<String, String> requestHeaders, Body body) throws IOException {
+        return exchange(target, method, requestHeaders, body, EXCHANGE_LIMIT);
+    }
+
+    /** {@link #exchange(URI, String, Map, Body)} with its own time limit (tests). */
+    static DirectHttp exchange(URI target, String method, Map<String, String> requestHeaders, Body body, Duration limit)
+            throws IOException {
         String host = target.getHost();
         int port = target.getPort() < 0 ? 80 : target.getPort();
         String addrHost = host.startsWith("[") ? host.substring(1, host.length() - 1) : host;
@@ -121,6 +148,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
         }
         req.append("\r\n");
         SocketChannel ch = SocketChannel.open();
+        ScheduledFuture<?> cutoff = WATCHDOG.schedule(() -> closeQuietly(ch), limit.toMillis(), TimeUnit.MILLISECONDS);
         try {
             ch.setOption(StandardSocketOptions.TCP_NODELAY, true); // frame headers are small writes between sendfiles
             ch.socket().connect(new InetSocketAddress(addrHost, port), CONNECT_TIMEOUT_MS);
@@ -134,7 +162,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
                 sending = e; // the server may have refused the body early: its answer says why
             }
             try {
-                return readHead(ch);
+                return readHead(ch, cutoff, limit);
             } catch (IOException e) {
                 if (sending != null) {
                     sending.addSuppressed(e);
@@ -142,9 +170,32 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
                 }
                 throw e;
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (IOException e) {
+            cutoff.cancel(false);
+            ch.close();
+            throw cutOff(cutoff) ? timedOut(limit, e) : e;
+        } catch (RuntimeException e) {
+            cutoff.cancel(false);
             ch.close();
             throw e;
+        }
+    }
+
+    /** Whether the watchdog closed the channel (it ran, rather than being cancelled). */
+    private static boolean cutOff(ScheduledFuture<?> cutoff) {
+        return cutoff.isDone() && !cutoff.isCancelled();
+    }
+
+    private static IOException timedOut(Duration limit, IOException cause) {
+        return new IOException("the server did not finish the exchange within " + limit.toMinutes() + " min " + limit.toSecondsPart()
+                + " s; connection closed", cause);
+    }
+
+    private static void closeQuietly(SocketChannel ch) {
+        try {
+            ch.close();
+        } catch (IOException ignored) {
+            // closing is all the watchdog does
         }
     }
 
@@ -155,7 +206,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
         req.append(name).append(": ").append(value).append("\r\n");
     }
 
-    private static DirectHttp readHead(SocketChannel ch) throws IOException {
+    private static DirectHttp readHead(SocketChannel ch, ScheduledFuture<?> cutoff, Duration limit) throws IOException {
         ByteBuffer buf = ByteBuffer.allocate(16 << 10);
         int end;
         while ((end = headEnd(buf)) < 0) {
@@ -190,7 +241,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
             }
         }
         buf.flip().position(end + 4);
-        return new DirectHttp(ch, buf, status, headers);
+        return new DirectHttp(ch, cutoff, limit, buf, status, headers);
     }
 
     /** Offset of the blank line ending the head in {@code buf}'s written bytes, or -1. */
@@ -235,7 +286,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
             int limit = dst.limit();
             dst.limit(dst.position() + want);
             try {
-                n = ch.read(dst);
+                n = socketRead(dst);
             } finally {
                 dst.limit(limit);
             }
@@ -290,7 +341,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
         while (true) {
             if (!buf.hasRemaining()) {
                 buf.clear();
-                int n = ch.read(buf);
+                int n = socketRead(buf);
                 buf.flip();
                 if (n < 0) {
                     throw new IOException("server closed the connection inside a chunked body");
@@ -306,6 +357,15 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
                 throw new IOException("chunk-size line from the server too long");
             }
             b.append((char) (c & 0xff));
+        }
+    }
+
+    /** A read from the connection; the watchdog's close becomes an error that says so. */
+    private int socketRead(ByteBuffer b) throws IOException {
+        try {
+            return ch.read(b);
+        } catch (IOException e) {
+            throw cutOff(cutoff) ? timedOut(limit, e) : e;
         }
     }
 
@@ -335,6 +395,7 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
 
     @Override
     public void close() throws IOException {
+        cutoff.cancel(false);
         ch.close();
     }
 

@@ -42,6 +42,11 @@ class DirectHttpTest {
         final CompletableFuture<byte[]> request = new CompletableFuture<>();
 
         Peer(List<byte[]> pieces) throws IOException {
+            this(pieces, 0);
+        }
+
+        /** {@code holdMillis}: how long the peer keeps the connection open, silent, after its pieces. */
+        Peer(List<byte[]> pieces, long holdMillis) throws IOException {
             server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
             Thread.ofPlatform().daemon().start(() -> {
                 try (Socket s = server.accept()) {
@@ -67,6 +72,7 @@ class DirectHttpTest {
                         out.flush();
                         Thread.sleep(2); // separate segments: the parser must not assume one read per part
                     }
+                    Thread.sleep(holdMillis);
                 } catch (Exception e) {
                     request.completeExceptionally(e);
                 }
@@ -188,6 +194,22 @@ class DirectHttpTest {
         try (Peer p = new Peer(List.of(ascii("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10\r\nshort")));
              DirectHttp r = DirectHttp.exchange(p.uri("/c"), "GET", Map.of(), null)) {
             assertThrows(IOException.class, () -> readBody(r));
+        }
+    }
+
+    @Test
+    void aServerThatStopsAnsweringIsCutOffAtTheLimit() throws Exception {
+        java.time.Duration limit = java.time.Duration.ofMillis(300);
+        try (Peer p = new Peer(List.of(), 10_000)) {
+            long t0 = System.nanoTime();
+            IOException e = assertThrows(IOException.class, () -> DirectHttp.exchange(p.uri("/"), "GET", Map.of(), null, limit));
+            assertTrue(e.getMessage().contains("did not finish the exchange"), e.getMessage());
+            assertTrue(System.nanoTime() - t0 < 5_000_000_000L, "cut off near the limit, not when the peer gives up");
+        }
+        try (Peer p = new Peer(List.of(ascii("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123")), 10_000);
+             DirectHttp r = DirectHttp.exchange(p.uri("/"), "GET", Map.of(), null, limit)) {
+            IOException e = assertThrows(IOException.class, () -> readBody(r));
+            assertTrue(e.getMessage().contains("did not finish the exchange"), e.getMessage());
         }
     }
 
