@@ -14,9 +14,8 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -44,8 +43,12 @@ final class DirectHttp implements ReadableByteChannel, Closeable {
      * stops answering. Blocking channel I/O has no timeout of its own.
      */
     static final Duration EXCHANGE_LIMIT = Duration.ofMinutes(30);
-    private static final ScheduledExecutorService WATCHDOG = Executors.newSingleThreadScheduledExecutor(
+    private static final ScheduledThreadPoolExecutor WATCHDOG = new ScheduledThreadPoolExecutor(1,
             Thread.ofPlatform().name("strata-http-watchdog").daemon().factory());
+
+    static {
+        WATCHDOG.setRemoveOnCancelPolicy(true); // a finished exchange's cut-off leaves the queue at once
+    }
 
     /** A request body of known length, written to the connection by its owner. */
     interface Body {
