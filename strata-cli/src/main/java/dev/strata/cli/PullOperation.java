@@ -6,7 +6,6 @@ import dev.strata.core.Codec;
 import dev.strata.core.ContentHash;
 import dev.strata.core.CorruptDataException;
 import dev.strata.core.FileManifest;
-import dev.strata.core.InvalidInputException;
 import dev.strata.core.Names;
 import dev.strata.core.chunk.ChunkSpan;
 import dev.strata.core.chunk.ChunkedFile;
@@ -195,22 +194,18 @@ final class PullOperation {
                           int from, int to, FileChannel out, Progress bar) throws IOException {
         long fetched = 0;
         ByteBuffer buf = RAW_BUFFER.get();
-        byte[] head = new byte[ChunkFrames.HEADER];
         try (ReadableByteChannel in = client.channel(repoPath + "/chunks/" + filePath + "?rev=" + commit + "&from=" + from + "&to=" + to, true)) {
             for (int k = from; k < to; k++) {
-                if (!readFully(in, ByteBuffer.wrap(head))) {
-                    throw new CorruptDataException("chunk " + k + " of " + path, chunks.get(k).id().hex(), "end of stream");
-                }
-                ChunkFrames.Header h = ChunkFrames.parseHeader(head);
+                ChunkFrames.Header h = ChunkFrames.readHeader(in);
                 ContentHash want = chunks.get(k).id();
-                if (!h.id().equals(want)) {
-                    throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), h.id().hex());
+                if (h == null || !h.id().equals(want)) {
+                    throw new CorruptDataException("chunk " + k + " of " + path, want.hex(), h == null ? "end of stream" : h.id().hex());
                 }
                 // The end-to-end check the request promised the server (X-Strata-Verify: client).
                 ByteBuffer chunk;
                 if (h.codec() == Codec.RAW) {
                     buf.clear().limit(h.encodedLength());
-                    readBody(in, buf);
+                    ChunkFrames.readBody(in, buf);
                     ContentHash got = ContentHash.of(buf.flip().duplicate());
                     if (!got.equals(want)) {
                         throw new CorruptDataException("chunk id", want.hex(), got.hex());
@@ -218,7 +213,7 @@ final class PullOperation {
                     chunk = buf;
                 } else {
                     byte[] data = new byte[h.encodedLength()];
-                    readBody(in, ByteBuffer.wrap(data));
+                    ChunkFrames.readBody(in, ByteBuffer.wrap(data));
                     chunk = ByteBuffer.wrap(Codecs.verify(want, new EncodedChunk(h.codec(), h.rawLength(), data)));
                 }
                 int n = chunk.remaining();
@@ -232,27 +227,6 @@ final class PullOperation {
 
     /** One raw chunk's buffer per pull thread: direct, so socket reads, hashing and file writes skip the heap. */
     private static final ThreadLocal<ByteBuffer> RAW_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(ChunkFrames.MAX_RAW));
-
-    /** Fills {@code b}; false if the stream ended before its first byte, malformed input if inside it. */
-    private static boolean readFully(ReadableByteChannel in, ByteBuffer b) throws IOException {
-        boolean any = false;
-        while (b.hasRemaining()) {
-            if (in.read(b) < 0) {
-                if (!any) {
-                    return false;
-                }
-                throw new InvalidInputException("chunk frame stream ends inside a frame");
-            }
-            any = true;
-        }
-        return true;
-    }
-
-    private static void readBody(ReadableByteChannel in, ByteBuffer b) throws IOException {
-        if (!readFully(in, b)) {
-            throw new InvalidInputException("chunk frame stream ends inside a frame");
-        }
-    }
 
     /** Starts an fsync of the file after every {@link #SYNC_BYTES} written; {@link #finish} is the real fsync. */
     private static final class WritebackAhead implements AutoCloseable {

@@ -42,8 +42,8 @@ public record TensorEntry(String name, DType dtype, long[] shape, long offset, l
     /** BLAKE3-256 of the ids {@code ids[from, from + count)} written back to back. */
     public static ContentHash digestOf(IntFunction<ContentHash> ids, int from, int count) {
         // One buffer and one hash call: a streaming hasher per tensor cost a native allocation freed
-        // by the Cleaner, and a native call per id (3 ms of server CPU per chunk request of a large
-        // model, which decodes and checks its manifest).
+        // by the Cleaner, and a native call per id (0.8 of the 3.1 ms of server CPU that a chunk-run
+        // request of a 1 GiB model took, as it decoded and checked the manifest).
         byte[] all = new byte[Math.multiplyExact(count, ContentHash.LENGTH)];
         for (int i = 0; i < count; i++) {
             ids.apply(from + i).writeTo(all, i * ContentHash.LENGTH);

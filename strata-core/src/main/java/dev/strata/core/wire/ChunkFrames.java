@@ -7,6 +7,8 @@ import dev.strata.core.store.EncodedChunk;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.ReadableByteChannel;
 
 /**
  * The chunk frame stream of the transfer protocol (docs/api.md, "Chunk frames"): a body is a
@@ -94,6 +96,33 @@ public final class ChunkFrames {
             throw new InvalidInputException("chunk frame lengths out of range: raw=" + raw + " encoded=" + enc);
         }
         return new Header(id, codec, raw, enc);
+    }
+
+    /**
+     * {@link #readHeader(InputStream)} from a channel (a pull reads frames into direct buffers):
+     * the next header, or null at a clean end of stream.
+     */
+    public static Header readHeader(ReadableByteChannel in) throws IOException {
+        byte[] h = new byte[HEADER];
+        ByteBuffer b = ByteBuffer.wrap(h);
+        while (b.hasRemaining()) {
+            if (in.read(b) < 0) {
+                if (b.position() == 0) {
+                    return null;
+                }
+                throw new InvalidInputException("chunk frame stream ends inside a frame header");
+            }
+        }
+        return parseHeader(h);
+    }
+
+    /** Fills {@code dst} (position to limit) with body bytes from a channel; a short stream is malformed input. */
+    public static void readBody(ReadableByteChannel in, ByteBuffer dst) throws IOException {
+        while (dst.hasRemaining()) {
+            if (in.read(dst) < 0) {
+                throw new InvalidInputException("chunk frame stream ends inside a frame body");
+            }
+        }
     }
 
     /** Reads exactly {@code len} body bytes into {@code dst} at {@code off}; a short stream is malformed input. */

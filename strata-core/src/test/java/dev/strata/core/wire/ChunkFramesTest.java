@@ -66,6 +66,18 @@ class ChunkFramesTest {
             assertArrayEquals(raw, decoded);
         }
         assertNull(ChunkFrames.readHeader(in));
+        // The same from a channel, bodies into one direct buffer (the pull's way since DirectHttp).
+        java.nio.channels.ReadableByteChannel ch = java.nio.channels.Channels.newChannel(new ByteArrayInputStream(stream));
+        java.nio.ByteBuffer direct = java.nio.ByteBuffer.allocateDirect(ChunkFrames.MAX_ENCODED);
+        for (byte[] raw : raws) {
+            ChunkFrames.Header h = ChunkFrames.readHeader(ch);
+            direct.clear().limit(h.encodedLength());
+            ChunkFrames.readBody(ch, direct);
+            byte[] enc = new byte[h.encodedLength()];
+            direct.flip().get(enc);
+            assertArrayEquals(raw, Codecs.verify(h.id(), new EncodedChunk(h.codec(), h.rawLength(), enc)));
+        }
+        assertNull(ChunkFrames.readHeader(ch), "a clean end");
     }
 
     @Property(tries = 40)
@@ -77,6 +89,11 @@ class ChunkFramesTest {
         byte[] full = out.toByteArray();
         int cut = 1 + r.nextInt(full.length - 1);
         assertThrows(InvalidInputException.class, () -> ChunkFrames.read(new ByteArrayInputStream(Arrays.copyOf(full, cut))));
+        assertThrows(InvalidInputException.class, () -> {
+            java.nio.channels.ReadableByteChannel ch = java.nio.channels.Channels.newChannel(new ByteArrayInputStream(Arrays.copyOf(full, cut)));
+            ChunkFrames.Header h = ChunkFrames.readHeader(ch);
+            ChunkFrames.readBody(ch, java.nio.ByteBuffer.allocate(h.encodedLength()));
+        });
     }
 
     static byte[] header(int codec, int raw, int enc) {
@@ -99,6 +116,8 @@ class ChunkFramesTest {
                 header(Codec.ZSTD.id(), -1, 100),            // a negative length (u32 over 2^31)
                 Arrays.copyOf(header(Codec.RAW.id(), 10, 10), 20))) {  // cut inside the header
             assertThrows(InvalidInputException.class, () -> ChunkFrames.readHeader(new ByteArrayInputStream(h)), Arrays.toString(h));
+            assertThrows(InvalidInputException.class,
+                    () -> ChunkFrames.readHeader(java.nio.channels.Channels.newChannel(new ByteArrayInputStream(h))), Arrays.toString(h));
         }
     }
 }
