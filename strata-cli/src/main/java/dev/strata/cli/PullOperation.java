@@ -12,6 +12,7 @@ import dev.strata.core.chunk.ChunkedFile;
 import dev.strata.core.chunk.FileChunker;
 import dev.strata.core.codec.Codecs;
 import dev.strata.core.store.EarlySync;
+import dev.strata.core.store.PageCache;
 import dev.strata.core.store.EncodedChunk;
 import dev.strata.core.wire.ChunkFrames;
 import java.io.IOException;
@@ -124,7 +125,7 @@ final class PullOperation {
         AtomicLong fetched = new AtomicLong();
         try (FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.TRUNCATE_EXISTING,
                 StandardOpenOption.WRITE, StandardOpenOption.READ);
-             WritebackAhead sync = new WritebackAhead(out)) {
+             WritebackAhead sync = new WritebackAhead(out, tmp)) {
             List<Future<?>> work = new ArrayList<>();
             if (!have.isEmpty()) {
                 try (FileChannel src = FileChannel.open(dest, StandardOpenOption.READ)) {
@@ -155,10 +156,9 @@ final class PullOperation {
                     j++;
                 }
                 int from = i, to = j;
-                long bytes = runBytes;
                 work.add(pool.submit(() -> {
                     fetched.addAndGet(fetchRun(repoPath, commit, filePath, path, chunks, offsets, from, to, out, bar));
-                    sync.written(bytes);
+                    sync.written(offsets[from], offsets[to] - offsets[from]);
                     return null;
                 }));
                 i = j;
@@ -228,25 +228,36 @@ final class PullOperation {
     /** One raw chunk's buffer per pull thread: direct, so socket reads, hashing and file writes skip the heap. */
     private static final ThreadLocal<ByteBuffer> RAW_BUFFER = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(ChunkFrames.MAX_RAW));
 
-    /** Starts an fsync of the file after every {@link #SYNC_BYTES} written; {@link #finish} is the real fsync. */
+    /**
+     * Starts an fsync of the file after every {@link #SYNC_BYTES} written, then lets the runs written
+     * before it leave the page cache (decision 0008, item 11); {@link #finish} is the real fsync.
+     */
     private static final class WritebackAhead implements AutoCloseable {
         private final FileChannel ch;
-        private final AtomicLong unsynced = new AtomicLong();
+        private final Path file;
+        private final List<EarlySync.Range> written = new ArrayList<>();
+        private long unsynced;
         private final EarlySync sync = new EarlySync("strata-pull-sync");
 
-        WritebackAhead(FileChannel ch) {
+        WritebackAhead(FileChannel ch, Path file) {
             this.ch = ch;
+            this.file = file;
         }
 
-        void written(long bytes) {
-            if (unsynced.addAndGet(bytes) >= SYNC_BYTES) {
-                unsynced.set(0);
-                sync.start(List.of(ch));
+        synchronized void written(long offset, long length) {
+            written.add(new EarlySync.Range(offset, length));
+            unsynced += length;
+            if (unsynced >= SYNC_BYTES) {
+                sync.startAndRelease(ch, file, List.copyOf(written));
+                written.clear();
+                unsynced = 0;
             }
         }
 
+        /** The real fsync; then the whole file may leave the cache (releases still queued may find it renamed). */
         void finish() throws IOException {
             ch.force(false);
+            PageCache.release(file, 0, ch.size());
         }
 
         @Override

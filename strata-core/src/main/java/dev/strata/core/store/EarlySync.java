@@ -2,6 +2,7 @@ package dev.strata.core.store;
 
 import java.io.IOException;
 import java.nio.channels.FileChannel;
+import java.nio.file.Path;
 import java.util.List;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -28,6 +29,26 @@ public final class EarlySync implements AutoCloseable {
                 } catch (IOException | RuntimeException e) {
                     // the real fsync reports it
                 }
+            }
+        });
+    }
+
+    /** A written byte range of a file. */
+    public record Range(long offset, long length) {}
+
+    /**
+     * Queues an fsync (data only) of the channel, then lets the given ranges of its file, all
+     * written before this call, leave the page cache ({@link PageCache}). A failed sync releases nothing.
+     */
+    public void startAndRelease(FileChannel ch, Path file, List<Range> ranges) {
+        thread.execute(() -> {
+            try {
+                ch.force(false);
+            } catch (IOException | RuntimeException e) {
+                return; // the real fsync reports it
+            }
+            for (Range r : ranges) {
+                PageCache.release(file, r.offset(), r.length());
             }
         });
     }
