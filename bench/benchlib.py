@@ -207,7 +207,22 @@ def strata(args, url, **kw):
     return timed([STRATA, *args, "--url", url, *auth], env=env, **kw)
 
 
+PEERS = {"borg": "borgbackup", "restic": "restic", "zstd": "zstd"}
+
+
+def ensure_peers():
+    """The baseline tools (Debian packages), installed with apt-get where missing (a fresh machine)."""
+    missing = [pkg for tool, pkg in PEERS.items() if shutil.which(tool) is None]
+    if missing:
+        log(f"installing {' '.join(missing)} (apt-get)")
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        sudo = [] if os.geteuid() == 0 else ["sudo"]
+        subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", *missing], env=env, check=True,
+                       stdout=subprocess.DEVNULL)
+
+
 def machine():
+    ensure_peers()
     cpu = "?"
     with open("/proc/cpuinfo") as f:
         for line in f:

@@ -13,7 +13,9 @@ import picocli.CommandLine.Spec;
 
 @Command(name = "pull", mixinStandardHelpOptions = true,
         description = {"Download a revision's files, bit-exact: every chunk is verified against its id before the file lands.", "",
-                "Into a directory that already holds another version, only the chunks that differ are fetched."})
+                "Into a directory that already holds another version, only the chunks that differ are fetched.",
+                "Each file is fsynced before it lands; its pages leave the OS page cache as they reach the disk,",
+                "so pulling a checkpoint bigger than free memory does not evict what other work had cached."})
 final class PullCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
     @Mixin Cli.ServerOptions server = new Cli.ServerOptions();
